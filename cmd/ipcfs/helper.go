@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// readyFdEnv names the pipe a background daemon reports its mount on.
+const readyFdEnv = "IPCFS_READY_FD"
+
+// runInBackground starts this program again in the foreground, detached
+// from the terminal, and returns once it has mounted (0) or failed (1):
+// what mount(8) expects of a helper.
+func runInBackground() int {
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ipcfs:", err)
+		return 1
+	}
+	args := append([]string{"-f"}, os.Args[1:]...)
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, os.Stderr
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), readyFdEnv+"=3")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "ipcfs:", err)
+		return 1
+	}
+	w.Close()
+	var b [1]byte
+	if n, _ := r.Read(b[:]); n == 1 {
+		return 0
+	}
+	return 1 // the daemon exited without mounting; it said why on stderr
+}
+
+// notifyReady tells a waiting runInBackground that the mount is up.
+func notifyReady() {
+	if os.Getenv(readyFdEnv) == "" {
+		return
+	}
+	f := os.NewFile(3, "ready")
+	f.Write([]byte{1})
+	f.Close()
+	os.Unsetenv(readyFdEnv)
+}
+
+// runFusermount runs fusermount3 (or fusermount) with args.
+func runFusermount(args ...string) error {
+	bin, err := exec.LookPath("fusermount3")
+	if err != nil {
+		if bin, err = exec.LookPath("fusermount"); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}

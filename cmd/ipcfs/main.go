@@ -1,0 +1,125 @@
+// Command ipcfs mounts the host's System V IPC objects as a file system.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	ipcfs "github.com/ipcfs/ipcfs/fs"
+	"golang.org/x/sys/unix"
+)
+
+const version = "0.1.0"
+
+func main() {
+	c, err := parseArgs(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ipcfs:", err)
+		os.Exit(2)
+	}
+	if c.version {
+		fmt.Println("ipcfs", version)
+		return
+	}
+	if c.helper {
+		os.Exit(runInBackground())
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "ipcfs:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c *config) error {
+	if err := prepareMountpoint(c.mountpoint); err != nil {
+		return err
+	}
+	root := ipcfs.NewRoot(ipcfs.Options{ReadOnly: c.readOnly})
+	server, err := fs.Mount(c.mountpoint, root, mountOptions(c))
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
+	}
+	notifyReady()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		unmount(server, c.mountpoint)
+	}()
+	server.Wait()
+	return nil
+}
+
+func mountOptions(c *config) *fs.Options {
+	o := &fs.Options{MountOptions: fuse.MountOptions{
+		AllowOther: c.allowOther,
+		Debug:      c.debug,
+		FsName:     "ipcfs",
+		Name:       "ipcfs",
+		// 1 MiB requests: the most the kernel sends at once.
+		MaxWrite: fuse.MAX_KERNEL_WRITE,
+		// O_TRUNC arrives with the open instead of as a separate setattr.
+		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+	}}
+	if os.Geteuid() == 0 {
+		// As root, mount(2) directly; otherwise through fusermount3.
+		o.DirectMountStrict = true
+		o.DirectMountFlags = syscall.MS_NOSUID | syscall.MS_NODEV
+		if c.readOnly {
+			o.DirectMountFlags |= syscall.MS_RDONLY
+		}
+	} else if c.readOnly {
+		o.Options = append(o.Options, "ro")
+	}
+	if c.debug {
+		o.Logger = log.New(os.Stderr, "ipcfs: ", log.Lmicroseconds)
+	}
+	return o
+}
+
+// prepareMountpoint creates a missing mountpoint and clears a dead mount
+// left by a daemon that crashed ("transport endpoint is not connected").
+func prepareMountpoint(dir string) error {
+	_, err := os.Stat(dir)
+	if errors.Is(err, syscall.ENOTCONN) {
+		if err := detach(dir); err != nil {
+			return fmt.Errorf("clearing the dead mount on %s: %w", dir, err)
+		}
+		_, err = os.Stat(dir)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(dir, 0755)
+	}
+	return err
+}
+
+// detach lazily unmounts dir: mounted files still open stay usable until
+// closed, and the mountpoint is free at once.
+func detach(dir string) error {
+	if os.Geteuid() == 0 {
+		return unix.Unmount(dir, unix.MNT_DETACH)
+	}
+	return runFusermount("-u", "-z", dir)
+}
+
+// unmount ends the mount on a signal: a clean unmount when nothing is
+// busy, otherwise a lazy one, after which the server's loop ends.
+func unmount(server *fuse.Server, dir string) {
+	if err := server.Unmount(); err != nil {
+		if err := detach(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "ipcfs: unmount:", err)
+		}
+		os.Exit(0) // our exit closes /dev/fuse, which fails anything still pending
+	}
+}

@@ -1,0 +1,102 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// maxControlWrite bounds one write to a control or semaphore file. It is
+// well below the largest FUSE write, so a command always arrives in one
+// piece; a longer write is refused whole rather than cut in two.
+const maxControlWrite = 64 << 10
+
+// controlFile is `create` or `remove`: a write is a command, carried out
+// as the writer; reading shows usage, or the answer to the last command
+// written on the same handle.
+type controlFile struct {
+	fs.Inode
+	usage    string
+	readOnly bool
+	// do runs the command and returns the answer a read will show.
+	do func(cred *sysv.Cred, words []string) (string, error)
+}
+
+var (
+	_ fs.NodeOpener    = (*controlFile)(nil)
+	_ fs.NodeGetattrer = (*controlFile)(nil)
+	_ fs.NodeSetattrer = (*controlFile)(nil)
+)
+
+func (c *controlFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFREG | 0666 // anyone may try; the kernel decides
+	out.Nlink = 1
+	out.SetTimeout(fixedTimeout)
+	return 0
+}
+
+// Setattr accepts the truncation of `echo > create` and nothing else.
+func (c *controlFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if in.Valid&^(fuse.FATTR_SIZE|fuse.FATTR_FH|fuse.FATTR_LOCKOWNER|fuse.FATTR_ATIME|fuse.FATTR_MTIME|fuse.FATTR_ATIME_NOW|fuse.FATTR_MTIME_NOW|fuse.FATTR_CTIME) != 0 {
+		return syscall.EPERM
+	}
+	return c.Getattr(ctx, fh, out)
+}
+
+func (c *controlFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if c.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	return &controlHandle{file: c}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+}
+
+type controlHandle struct {
+	file *controlFile
+	// answer is the reply to the last command, which reads return from
+	// answerAt, the offset just past that command, onwards: so
+	// `exec 3<>create; echo ... >&3; read name <&3` works.
+	answer   string
+	answerAt int64
+	answered bool
+}
+
+var (
+	_ fs.FileReader = (*controlHandle)(nil)
+	_ fs.FileWriter = (*controlHandle)(nil)
+)
+
+func (h *controlHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	text, base := h.file.usage, int64(0)
+	if h.answered {
+		text, base = h.answer, h.answerAt
+	}
+	b := sliceFrom(text, off-max(0, min(base, off)))
+	return fuse.ReadResultData(b[:min(len(b), len(dest))]), 0
+}
+
+func (h *controlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if len(data) > maxControlWrite {
+		return 0, syscall.EINVAL
+	}
+	ws := words(data)
+	if len(ws) == 0 {
+		return 0, syscall.EINVAL
+	}
+	answer, err := h.file.do(callerCred(ctx), ws)
+	if err != nil {
+		return 0, toErrno(err)
+	}
+	h.answer, h.answerAt, h.answered = answer, off+int64(len(data)), true
+	return uint32(len(data)), 0
+}
+
+// sliceFrom is text from byte off on, empty past its end.
+func sliceFrom(text string, off int64) []byte {
+	if off < 0 || off >= int64(len(text)) {
+		return nil
+	}
+	return []byte(text[off:])
+}

@@ -1,0 +1,29 @@
+package fs
+
+import (
+	"errors"
+	"syscall"
+)
+
+// toErrno hands a syscall's errno on unchanged; anything else is EIO.
+func toErrno(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}
+
+// goneErrno is what a lookup of a vanished object answers: IPC_STAT says
+// EINVAL or EIDRM for an id that no longer exists, and a file system says
+// ENOENT.
+func goneErrno(err error) syscall.Errno {
+	e := toErrno(err)
+	if e == syscall.EINVAL || e == syscall.EIDRM {
+		return syscall.ENOENT
+	}
+	return e
+}

@@ -1,0 +1,71 @@
+package fs
+
+import (
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// Inode numbers. An object's is derived from its kind and id, so it is
+// stable while the object lives; fixed nodes take small numbers.
+const (
+	inoRoot = 1 + iota
+	inoShmDir
+	inoSemDir
+	inoMsgDir
+	inoLimits
+	inoUsage
+	inoShmCreate
+	inoShmRemove
+	inoShmStatus
+	inoSemCreate
+	inoSemRemove
+	inoSemStatus
+	inoMsgCreate
+	inoMsgRemove
+	inoMsgStatus
+)
+
+const (
+	inoShmBase    = 1 << 56
+	inoSemSetBase = 2 << 56
+	inoSemBase    = 3 << 56 // | id<<16 | semnum
+	inoMsgBase    = 4 << 56
+	inoSemOpBase  = 5 << 56 // | id<<16: the semop file
+	inoSemStatBse = 6 << 56 // | id<<16: the status file
+)
+
+// Cache lifetimes. Objects come and go behind our back (ipcmk, ipcrm, any
+// program), so their entries are never cached: every path walk asks
+// again, and a removed object is gone at once. Attributes of an open file
+// may be a second old at most. Fixed nodes never change.
+var (
+	objectEntryTimeout = time.Duration(0)
+	attrTimeout        = time.Second
+	fixedTimeout       = time.Hour
+)
+
+// setTimes fills the three times from the kernel's own record of the
+// object. A time the kernel has never set (0) shows as the object's ctime,
+// so ls does not print 1970; the xattrs keep the raw values.
+func setTimes(a *fuse.Attr, atime, mtime, ctime int64) {
+	if atime == 0 {
+		atime = ctime
+	}
+	if mtime == 0 {
+		mtime = ctime
+	}
+	a.Atime, a.Mtime, a.Ctime = uint64(atime), uint64(mtime), uint64(ctime)
+	a.Atimensec, a.Mtimensec, a.Ctimensec = 0, 0, 0
+}
+
+// setPermAttr fills mode, owner and link count from the object's ipc_perm.
+func setPermAttr(a *fuse.Attr, fileType uint32, p *sysv.Perm) {
+	a.Mode = fileType | p.Mode&0777
+	a.Uid, a.Gid = p.Uid, p.Gid
+	a.Nlink = 1
+	if fileType == fuse.S_IFDIR {
+		a.Nlink = 2
+	}
+}

@@ -1,0 +1,48 @@
+package fs
+
+import (
+	"context"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// object is one IPC object as its kind's folder shows it.
+type object struct {
+	id   int
+	key  sysv.Key
+	attr fuse.Attr // complete: Ino, Mode with the file type, size, owner, times
+}
+
+func (o *object) name() string { return objectName(o.key, o.id) }
+
+// kind is what differs between shm/, sem/ and msg/: how objects are
+// listed, found, made, removed and shown. kindDir does the rest.
+type kind interface {
+	// list reads every object of the kind, in one pass over the kernel.
+	list() ([]object, error)
+	// stat reads one object by id.
+	stat(id int) (object, error)
+	// idOf finds the object that holds key.
+	idOf(key sysv.Key) (int, error)
+	// node makes the FUSE node of an object.
+	node(o *object) fs.InodeEmbedder
+	// create makes an object from the words written to `create`, as cred.
+	create(cred *sysv.Cred, words []string) (object, error)
+	// remove is IPC_RMID, as cred.
+	remove(cred *sysv.Cred, id int) error
+	// createUsage is what reading `create` shows.
+	createUsage() string
+	// status renders the `status` table.
+	status() ([]byte, error)
+}
+
+// callerCred is the identity of the process that made the request.
+func callerCred(ctx context.Context) *sysv.Cred {
+	c, ok := fuse.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
+}

@@ -1,0 +1,187 @@
+package fs
+
+import (
+	"context"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// kindDir is shm/, sem/ or msg/: the objects of one kind, listed afresh
+// from the kernel on every readdir and looked up afresh on every lookup,
+// beside the kind's control files (create, remove, status).
+type kindDir struct {
+	fs.Inode
+	kind     kind
+	readOnly bool
+	controls map[string]*fs.Inode
+}
+
+var (
+	_ fs.NodeLookuper       = (*kindDir)(nil)
+	_ fs.NodeOpendirHandler = (*kindDir)(nil)
+	_ fs.NodeUnlinker       = (*kindDir)(nil)
+	_ fs.NodeRmdirer        = (*kindDir)(nil)
+	_ fs.NodeCreater        = (*kindDir)(nil)
+	_ fs.NodeGetattrer      = (*kindDir)(nil)
+)
+
+func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFDIR | 0755
+	out.Nlink = 2
+	out.SetTimeout(fixedTimeout)
+	return 0
+}
+
+func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if c := d.controls[name]; c != nil {
+		if ga, ok := c.Operations().(fs.NodeGetattrer); ok {
+			var a fuse.AttrOut
+			ga.Getattr(ctx, nil, &a)
+			out.Attr = a.Attr
+		}
+		out.SetEntryTimeout(fixedTimeout)
+		out.SetAttrTimeout(fixedTimeout)
+		return c, 0
+	}
+	o, errno := d.find(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	return d.child(ctx, &o, out), 0
+}
+
+// find resolves a name (as listed, id-N, or a key spelled any way) to the
+// object it names now.
+func (d *kindDir) find(name string) (object, syscall.Errno) {
+	ref, errno := parseObjectName(name)
+	if errno != 0 {
+		return object{}, errno
+	}
+	id := ref.id
+	if !ref.byID {
+		var err error
+		if id, err = d.kind.idOf(ref.key); err != nil {
+			return object{}, goneErrno(err)
+		}
+	}
+	o, err := d.kind.stat(id)
+	if err != nil {
+		return object{}, goneErrno(err)
+	}
+	return o, 0
+}
+
+// child returns the inode of o, reusing the one the kernel already knows
+// by the same inode number, and fills the entry for the kernel.
+func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut) *fs.Inode {
+	out.Attr = o.attr
+	out.NodeId = 0
+	out.SetEntryTimeout(objectEntryTimeout)
+	out.SetAttrTimeout(attrTimeout)
+	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino})
+}
+
+// remove is rm and rmdir of an object: IPC_RMID as the caller.
+func (d *kindDir) remove(ctx context.Context, name string, wantDir bool) syscall.Errno {
+	if d.controls[name] != nil {
+		return syscall.EPERM
+	}
+	o, errno := d.find(name)
+	if errno != 0 {
+		return errno
+	}
+	if isDir := o.attr.Mode&syscall.S_IFMT == syscall.S_IFDIR; isDir != wantDir {
+		if isDir {
+			return syscall.EISDIR
+		}
+		return syscall.ENOTDIR
+	}
+	if d.readOnly {
+		return syscall.EROFS
+	}
+	return toErrno(d.kind.remove(callerCred(ctx), o.id))
+}
+
+func (d *kindDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	return d.remove(ctx, name, false)
+}
+
+func (d *kindDir) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return d.remove(ctx, name, true)
+}
+
+// Create is refused: an object needs a size or a count that a file
+// creation cannot carry. The `create` control file makes objects.
+func (d *kindDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if d.readOnly {
+		return nil, nil, 0, syscall.EROFS
+	}
+	return nil, nil, 0, syscall.EPERM
+}
+
+func (d *kindDir) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	objs, err := d.kind.list()
+	if err != nil {
+		return nil, 0, toErrno(err)
+	}
+	h := &kindDirHandle{dir: d, objects: make(map[string]*object, len(objs))}
+	for _, name := range controlNames {
+		if c := d.controls[name]; c != nil {
+			h.entries = append(h.entries, fuse.DirEntry{Name: name, Mode: c.Mode(), Ino: c.StableAttr().Ino})
+		}
+	}
+	for i := range objs {
+		o := &objs[i]
+		name := o.name()
+		h.objects[name] = o
+		h.entries = append(h.entries, fuse.DirEntry{Name: name, Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino})
+	}
+	for i := range h.entries {
+		h.entries[i].Off = uint64(i + 1)
+	}
+	return h, 0, 0
+}
+
+var controlNames = []string{"create", "remove", "status"}
+
+// kindDirHandle is one listing: a snapshot of the kernel's objects taken
+// at opendir, which also answers the lookups of READDIRPLUS, so `ls -l`
+// costs one pass over the kernel, not one per object.
+type kindDirHandle struct {
+	dir     *kindDir
+	entries []fuse.DirEntry
+	objects map[string]*object
+	pos     int
+}
+
+var (
+	_ fs.FileReaddirenter = (*kindDirHandle)(nil)
+	_ fs.FileLookuper     = (*kindDirHandle)(nil)
+	_ fs.FileSeekdirer    = (*kindDirHandle)(nil)
+)
+
+func (h *kindDirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if h.pos >= len(h.entries) {
+		return nil, 0
+	}
+	h.pos++
+	return &h.entries[h.pos-1], 0
+}
+
+func (h *kindDirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	h.pos = int(min(off, uint64(len(h.entries))))
+	return 0
+}
+
+func (h *kindDirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if o := h.objects[name]; o != nil {
+		return h.dir.child(ctx, o, out), 0
+	}
+	return h.dir.Lookup(ctx, name, out)
+}
+
+// words splits a control write into its words.
+func words(data []byte) []string { return strings.Fields(string(data)) }

@@ -1,0 +1,45 @@
+package fs
+
+import (
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// parseSize reads a byte count: decimal digits with an optional K, M or G
+// suffix (powers of 1024, also spelled KiB, MiB, GiB, as ipcmk takes).
+func parseSize(s string) (uint64, syscall.Errno) {
+	mult := uint64(1)
+	for _, suf := range []struct {
+		s string
+		m uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(s, suf.s); ok {
+			s, mult = rest, suf.m
+			break
+		}
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, syscall.EINVAL
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > (1<<63-1)/mult {
+		return 0, syscall.EINVAL
+	}
+	return n * mult, 0
+}
+
+// parseMode reads permission bits in octal (0644 or 644), at most 0777.
+func parseMode(s string) (uint32, syscall.Errno) {
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, syscall.EINVAL
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0777 {
+		return 0, syscall.EINVAL
+	}
+	return uint32(m), 0
+}
+
+// defaultMode is what create uses without a MODE, as ipcmk does.
+const defaultMode = 0644

@@ -1,0 +1,94 @@
+package fs
+
+import (
+	"context"
+	"slices"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// Options are what the file system itself needs to know of the mount.
+type Options struct {
+	// ReadOnly refuses every change (data, semop, msgsnd/msgrcv, create,
+	// remove, chmod, chown) with EROFS; reading still works.
+	ReadOnly bool
+}
+
+// Root is the top of the mount: shm/, sem/, msg/ and the views.
+type Root struct {
+	fs.Inode
+	opts Options
+}
+
+// NewRoot returns the root node of an ipcfs mount.
+func NewRoot(opts Options) *Root { return &Root{opts: opts} }
+
+var (
+	_ fs.NodeOnAdder   = (*Root)(nil)
+	_ fs.NodeGetattrer = (*Root)(nil)
+)
+
+func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFDIR | 0755
+	out.Nlink = 2
+	out.SetTimeout(fixedTimeout)
+	return 0
+}
+
+func (r *Root) OnAdd(ctx context.Context) {
+	ro := r.opts.ReadOnly
+	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
+}
+
+// addKind adds the folder of one kind with its control files.
+func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl [3]uint64) {
+	d := &kindDir{kind: k, readOnly: r.opts.ReadOnly, controls: map[string]*fs.Inode{}}
+	dir := r.NewPersistentInode(ctx, d, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino})
+	r.AddChild(name, dir, false)
+
+	create := &controlFile{usage: k.createUsage(), readOnly: r.opts.ReadOnly,
+		do: func(cred *sysv.Cred, w []string) (string, error) {
+			o, err := k.create(cred, w)
+			if err != nil {
+				return "", err
+			}
+			return o.name() + "\n", nil
+		}}
+	remove := &controlFile{usage: removeUsage, readOnly: r.opts.ReadOnly,
+		do: func(cred *sysv.Cred, w []string) (string, error) { return "", d.removeAll(cred, w) }}
+	status := &textFile{render: k.status}
+	d.controls["create"] = d.NewPersistentInode(ctx, create, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[0]})
+	d.controls["remove"] = d.NewPersistentInode(ctx, remove, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[1]})
+	d.controls["status"] = d.NewPersistentInode(ctx, status, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[2]})
+}
+
+const removeUsage = `Write names to remove those objects (IPC_RMID), as the writer:
+names as listed, keys spelled any way (0x162e), or id-N, separated by white
+space. If any name is unknown, nothing is removed (ENOENT).
+Example: echo 0x00001234 id-32769 > remove
+`
+
+// removeAll resolves every name first, so that an unknown one removes
+// nothing, then removes each; the first failure is returned.
+func (d *kindDir) removeAll(cred *sysv.Cred, names []string) error {
+	ids := make([]int, 0, len(names))
+	for _, name := range names {
+		o, errno := d.find(name)
+		if errno != 0 {
+			return errno
+		}
+		if !slices.Contains(ids, o.id) { // two names for one object
+			ids = append(ids, o.id)
+		}
+	}
+	var first error
+	for _, id := range ids {
+		if err := d.kind.remove(cred, id); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

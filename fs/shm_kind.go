@@ -1,0 +1,124 @@
+package fs
+
+import (
+	"bytes"
+	"fmt"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// shmKind is shm/: shared memory segments as regular files.
+type shmKind struct{ readOnly bool }
+
+func segmentObject(s *sysv.Segment) object {
+	o := object{id: s.ID, key: s.Perm.Key}
+	a := &o.attr
+	a.Ino = inoShmBase | uint64(s.ID)
+	setPermAttr(a, fuse.S_IFREG, &s.Perm)
+	a.Size = s.Size
+	a.Blocks = (s.Size + 511) / 512
+	a.Blksize = 4096
+	setTimes(a, s.Atime, s.Dtime, s.Ctime)
+	return o
+}
+
+func (shmKind) list() ([]object, error) {
+	segs, err := sysv.Segments()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]object, len(segs))
+	for i := range segs {
+		objs[i] = segmentObject(&segs[i])
+	}
+	return objs, nil
+}
+
+func (shmKind) stat(id int) (object, error) {
+	s, err := sysv.ShmStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return segmentObject(&s), nil
+}
+
+func (shmKind) idOf(key sysv.Key) (int, error) { return sysv.ShmGet(key, 0, 0) }
+
+func (k shmKind) node(o *object) fs.InodeEmbedder {
+	return &segmentNode{id: o.id, readOnly: k.readOnly}
+}
+
+// create takes KEY SIZE [MODE].
+func (shmKind) create(cred *sysv.Cred, w []string) (object, error) {
+	if len(w) < 2 || len(w) > 3 {
+		return object{}, syscall.EINVAL
+	}
+	key, err := sysv.ParseKey(w[0])
+	if err != nil {
+		return object{}, syscall.EINVAL
+	}
+	size, errno := parseSize(w[1])
+	if errno != 0 {
+		return object{}, errno
+	}
+	mode := uint32(defaultMode)
+	if len(w) == 3 {
+		if mode, errno = parseMode(w[2]); errno != 0 {
+			return object{}, errno
+		}
+	}
+	var id int
+	err = cred.Do(func() (err error) {
+		id, err = sysv.ShmGet(key, size, sysv.Create|sysv.Exclusive|int(mode))
+		return err
+	})
+	if err != nil {
+		return object{}, err
+	}
+	s, err := sysv.ShmStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return segmentObject(&s), nil
+}
+
+func (shmKind) remove(cred *sysv.Cred, id int) error {
+	return cred.Do(func() error { return sysv.ShmRemove(id) })
+}
+
+func (shmKind) createUsage() string {
+	return `Write "KEY SIZE [MODE]" to make a shared memory segment, as shmget(KEY, SIZE,
+IPC_CREAT|IPC_EXCL|MODE) would for the writer.
+  KEY   0x-prefixed hex, decimal, or "private"
+  SIZE  bytes, or with a K, M or G suffix (powers of 1024)
+  MODE  octal permission bits, default 0644
+Reading the same handle afterwards returns the new segment's name.
+Example: echo "0x1234 1M 0600" > create
+`
+}
+
+func (shmKind) status() ([]byte, error) {
+	segs, err := sysv.Segments()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-12s %-7s %-8s %-8s %-11s %-11s %-11s %s\n",
+		"key", "shmid", "owner", "group", "perms", "bytes", "nattch", "cpid", "lpid", "attached", "detached", "changed", "status")
+	for i := range segs {
+		s := &segs[i]
+		status := ""
+		if s.Removed() {
+			status += "dest "
+		}
+		if s.Locked() {
+			status += "locked"
+		}
+		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-12d %-7d %-8d %-8d %-11d %-11d %-11d %s\n",
+			s.Perm.Key, s.ID, s.Perm.Uid, s.Perm.Gid, s.Perm.Mode&0777, s.Size, s.Nattch, s.Cpid, s.Lpid, s.Atime, s.Dtime, s.Ctime, status)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,51 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// textFile is a read-only view (status, limits, usage): its text is made
+// once per open, so one reader sees one consistent snapshot, as with the
+// seq files of /proc.
+type textFile struct {
+	fs.Inode
+	render func() ([]byte, error)
+}
+
+var (
+	_ fs.NodeOpener    = (*textFile)(nil)
+	_ fs.NodeGetattrer = (*textFile)(nil)
+)
+
+func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFREG | 0444
+	out.Nlink = 1
+	out.SetTimeout(fixedTimeout)
+	return 0
+}
+
+func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EACCES
+	}
+	b, err := t.render()
+	if err != nil {
+		return nil, 0, toErrno(err)
+	}
+	return &textHandle{text: b}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+}
+
+type textHandle struct{ text []byte }
+
+var _ fs.FileReader = (*textHandle)(nil)
+
+func (h *textHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(len(h.text)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	return fuse.ReadResultData(h.text[off:min(int64(len(h.text)), off+int64(len(dest)))]), 0
+}
