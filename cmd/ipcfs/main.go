@@ -62,7 +62,11 @@ func run(c *config) error {
 }
 
 func mountOptions(c *config) *fs.Options {
-	o := &fs.Options{MountOptions: fuse.MountOptions{
+	o := &fs.Options{
+		// A segment of mode 0 shows as mode 0, not go-fuse's default 0644.
+		NullPermissions: true,
+	}
+	o.MountOptions = fuse.MountOptions{
 		AllowOther: c.allowOther,
 		Debug:      c.debug,
 		FsName:     "ipcfs",
@@ -71,7 +75,7 @@ func mountOptions(c *config) *fs.Options {
 		MaxWrite: fuse.MAX_KERNEL_WRITE,
 		// O_TRUNC arrives with the open instead of as a separate setattr.
 		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
-	}}
+	}
 	if os.Geteuid() == 0 {
 		// As root, mount(2) directly; otherwise through fusermount3.
 		o.DirectMountStrict = true
@@ -91,15 +95,20 @@ func mountOptions(c *config) *fs.Options {
 // prepareMountpoint creates a missing mountpoint and clears a dead mount
 // left by a daemon that crashed ("transport endpoint is not connected").
 func prepareMountpoint(dir string) error {
-	_, err := os.Stat(dir)
+	fi, err := os.Stat(dir)
 	if errors.Is(err, syscall.ENOTCONN) {
 		if err := detach(dir); err != nil {
 			return fmt.Errorf("clearing the dead mount on %s: %w", dir, err)
 		}
-		_, err = os.Stat(dir)
+		fi, err = os.Stat(dir)
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		return os.MkdirAll(dir, 0755)
+	}
+	if err == nil && !fi.IsDir() {
+		// mount(2) would mount on a file, but the root is a directory:
+		// the mount would come up dead.
+		return fmt.Errorf("%s: %w", dir, syscall.ENOTDIR)
 	}
 	return err
 }

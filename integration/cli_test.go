@@ -1,0 +1,447 @@
+package integration
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// runIpcfs runs ipcfs with args to completion (for flags that exit at
+// once) and returns its output and exit code. Output goes to a file, not
+// a pipe, so a daemon left in the background cannot hold the call up.
+func runIpcfs(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(ipcfsBin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("ipcfs %v did not return", args)
+	}
+	b, _ := os.ReadFile(out.Name())
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(b), exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("ipcfs %v: %v", args, err)
+	}
+	return string(b), 0
+}
+
+// mountInfo returns the /proc/self/mountinfo lines of FUSE mounts on dir.
+func mountInfo(dir string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var lines []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir && strings.Contains(line, " - fuse") {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// waitExit waits for the daemon of m to exit and returns how; the result
+// is put back for the harness's own cleanup.
+func waitExit(t *testing.T, m *Mount) error {
+	t.Helper()
+	select {
+	case err := <-m.done:
+		m.done <- err
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("ipcfs did not exit\n%s", m.Log())
+		return nil
+	}
+}
+
+// daemonsOn finds the ipcfs processes serving dir (by executable and
+// command line), for a daemon that runs in the background.
+func daemonsOn(dir string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")
+		if err != nil || exe != ipcfsBin {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		for _, arg := range bytes.Split(cmdline, []byte{0}) {
+			if string(arg) == dir {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// processGone reports whether pid has exited (vanished, or a zombie that
+// its new parent has yet to reap).
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
+}
+
+// TestCLIVersion: --version prints a version and exits 0.
+func TestCLIVersion(t *testing.T) {
+	out, code := runIpcfs(t, "--version")
+	if code != 0 {
+		t.Errorf("--version exit %d", code)
+	}
+	if !regexp.MustCompile(`^ipcfs v?\d+\.\d+(\.\d+)?\S*\n$`).MatchString(out) {
+		t.Errorf("--version printed %q", out)
+	}
+}
+
+// TestCLIHelp: --help (and -h) print usage and exit 0.
+func TestCLIHelp(t *testing.T) {
+	for _, flag := range []string{"--help", "-h", "-help"} {
+		out, code := runIpcfs(t, flag)
+		if code != 0 {
+			t.Errorf("%s exit %d", flag, code)
+		}
+		if !strings.Contains(out, "Usage") || !strings.Contains(out, "MOUNTPOINT") {
+			t.Errorf("%s printed %q", flag, out)
+		}
+		for _, name := range []string{"--allow-other", "--ro", "--debug", "--version", "-o"} {
+			if !strings.Contains(out, name) {
+				t.Errorf("%s does not mention %s", flag, name)
+			}
+		}
+	}
+}
+
+// TestCLIBadArguments: an unknown flag or option, or the wrong number of
+// arguments, exits non-zero and mounts nothing.
+func TestCLIBadArguments(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mnt")
+	for _, args := range [][]string{
+		{"--bogus", dir},
+		{dir, "--bogus"},
+		{"-o", "bogus", dir},
+		{"-o", "ro,nonsense", dir},
+		{"--ro=maybe", dir},
+		{},
+		{"a", "b", dir},
+	} {
+		out, code := runIpcfs(t, args...)
+		if code == 0 {
+			t.Errorf("ipcfs %q exited 0: %s", args, out)
+		}
+		if out == "" {
+			t.Errorf("ipcfs %q said nothing", args)
+		}
+		if lines := mountInfo(dir); len(lines) != 0 {
+			t.Fatalf("ipcfs %q mounted: %q", args, lines)
+		}
+	}
+	if pids := daemonsOn(dir); len(pids) != 0 {
+		t.Errorf("daemons left running: %v", pids)
+	}
+}
+
+// TestCLICreatesMountpoint: a missing mountpoint (and its parents) is made.
+func TestCLICreatesMountpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b", "mnt")
+	m := startAt(t, dir)
+	m.waitMounted()
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	checkStatMatches(t, m.Path("shm", keyName(key)), id)
+}
+
+// TestCLISignals: SIGTERM and SIGINT unmount and exit 0, also while a
+// file of the mount is open.
+func TestCLISignals(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		sig  syscall.Signal
+		busy bool
+	}{
+		{"SIGTERM", syscall.SIGTERM, false},
+		{"SIGINT", syscall.SIGINT, false},
+		{"SIGTERM-busy", syscall.SIGTERM, true},
+		{"SIGINT-busy", syscall.SIGINT, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := mount(t)
+			key := newKey()
+			id := newSegment(t, key, 4096, 0600)
+			var f *os.File
+			if c.busy {
+				var err error
+				if f, err = os.Open(m.Path("shm", keyName(key))); err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if n := nattch(t, id); n != 1 {
+					t.Fatalf("nattch %d with the file open", n)
+				}
+			}
+			if err := m.cmd.Process.Signal(c.sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitExit(t, m); err != nil {
+				t.Errorf("ipcfs exited with %v on %s\n%s", err, c.name, m.Log())
+			}
+			if lines := mountInfo(m.Dir); len(lines) != 0 {
+				t.Errorf("still mounted after %s: %q", c.name, lines)
+			}
+			if c.busy {
+				// The daemon's attachment died with it.
+				shmPollUntil(t, "nattch is 0 after the daemon exits", func() bool { return nattch(t, id) == 0 })
+				buf := make([]byte, 1)
+				if _, err := f.ReadAt(buf, 0); err == nil {
+					t.Error("a read through the dead mount succeeded")
+				}
+			}
+			// The directory is an ordinary empty directory again.
+			if ents, err := os.ReadDir(m.Dir); err != nil || len(ents) != 0 {
+				t.Errorf("mountpoint after %s: %v %v", c.name, ents, err)
+			}
+		})
+	}
+}
+
+// TestCLIOptions: -o allow_other,debug lets other users in and logs
+// requests; -o ro and --ro mount read-only.
+func TestCLIOptions(t *testing.T) {
+	m := mount(t, "-o", "allow_other,debug")
+	openToOthers(t, m.Dir)
+	lines := mountInfo(m.Dir)
+	if len(lines) != 1 || !strings.Contains(lines[0], "allow_other") {
+		t.Errorf("mountinfo with -o allow_other: %q", lines)
+	}
+	key := newKey()
+	id := newSegment(t, key, 4096, 0644)
+	if e := runCErrno(t, true, "fsop", "read", m.Path("shm", keyName(key))); e != 0 {
+		t.Errorf("uid 1000 reading a 0644 segment through an allow_other mount: %v", e)
+	}
+	checkStatMatches(t, m.Path("shm", keyName(key)), id)
+	shmPollUntil(t, "the debug log shows requests", func() bool { return strings.Contains(m.Log(), "LOOKUP") })
+
+	// Without allow_other, FUSE keeps other users out.
+	plain := mount(t)
+	openToOthers(t, plain.Dir)
+	if e := runCErrno(t, true, "fsop", "stat", plain.Path("shm")); e != syscall.EACCES {
+		t.Errorf("uid 1000 on a mount without allow_other: %v, want EACCES", e)
+	}
+	if strings.Contains(plain.Log(), "LOOKUP") {
+		t.Errorf("a mount without debug logs requests:\n%s", plain.Log())
+	}
+
+	for _, flags := range [][]string{{"-o", "ro"}, {"--ro"}, {"-o", "rw,nosuid,nodev,ro"}} {
+		ro := mount(t, flags...)
+		lines := mountInfo(ro.Dir)
+		if len(lines) != 1 || !strings.HasPrefix(strings.Fields(lines[0])[5], "ro") {
+			t.Errorf("mountinfo with %q: %q", flags, lines)
+		}
+		if _, err := syscall.Open(ro.Path("shm", keyName(key)), syscall.O_RDWR, 0); errnoOf(err) != syscall.EROFS {
+			t.Errorf("open O_RDWR with %q: %v, want EROFS", flags, err)
+		}
+	}
+}
+
+// TestCLIRecoversDeadMount: after the daemon is killed, its dead mount
+// ("transport endpoint is not connected") is cleared by the next ipcfs
+// started on the same mountpoint.
+func TestCLIRecoversDeadMount(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mnt")
+	m1 := startAt(t, dir)
+	m1.waitMounted()
+	if err := m1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, m1)
+	if e := statErrno(dir); e != syscall.ENOTCONN {
+		t.Fatalf("stat of the dead mount: %v, want ENOTCONN", e)
+	}
+
+	m2 := startAt(t, dir)
+	deadline := time.Now().Add(20 * time.Second)
+	for statErrno(filepath.Join(dir, "shm")) != 0 {
+		select {
+		case err := <-m2.done:
+			m2.done <- err
+			t.Fatalf("ipcfs exited on a dead mount: %v\n%s", err, m2.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ipcfs did not mount over the dead mount\n%s", m2.Log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lines := mountInfo(dir); len(lines) != 1 {
+		t.Errorf("mounts on %s: %q, want just the new one", dir, lines)
+	}
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	checkStatMatches(t, m2.Path("shm", keyName(key)), id)
+
+	// SIGTERM still ends the new daemon cleanly.
+	m2.cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(t, m2); err != nil {
+		t.Errorf("the new ipcfs exited with %v\n%s", err, m2.Log())
+	}
+	if lines := mountInfo(dir); len(lines) != 0 {
+		t.Errorf("still mounted: %q", lines)
+	}
+}
+
+// helperMount runs ipcfs as mount(8) runs a helper (by the command in
+// args) and makes sure that, whatever happens, the mount is gone and the
+// background daemon has exited when the test ends.
+func helperMount(t *testing.T, dir string, script string) (string, error) {
+	t.Helper()
+	t.Cleanup(func() {
+		for isMounted(dir) {
+			if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+				t.Errorf("unmounting %s: %v", dir, err)
+				break
+			}
+		}
+		for _, pid := range daemonsOn(dir) {
+			deadline := time.Now().Add(10 * time.Second)
+			for !processGone(pid) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !processGone(pid) {
+				t.Errorf("background ipcfs %d still running after unmount; killing it", pid)
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Stdout, cmd.Stderr = out, out // a file: the daemon keeps stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s did not return", script)
+	}
+	b, _ := os.ReadFile(out.Name())
+	return string(b), err
+}
+
+// TestCLIMountHelper: called as mount.fuse3 calls it (source, mountpoint,
+// -o options), ipcfs returns once mounted, leaving a daemon in the
+// background that exits when the file system is unmounted.
+func TestCLIMountHelper(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		script func(dir string) string
+	}{
+		{"direct", func(dir string) string { return ipcfsBin + " ipcfs " + dir + " -o ro" }},
+		{"mount.fuse3", func(dir string) string { return "mount -t fuse -o ro " + shQuote(ipcfsBin+"#ipcfs") + " " + dir }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "mount.fuse3" {
+				if _, err := exec.LookPath("mount.fuse3"); err != nil {
+					t.Skip("mount.fuse3 is not installed")
+				}
+			}
+			dir := filepath.Join(t.TempDir(), "mnt")
+			key := newKey()
+			id := newSegment(t, key, 4096, 0600)
+			runC(t, "shmtool", "pattern", strconv.Itoa(id), "9")
+
+			out, err := helperMount(t, dir, c.script(dir))
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", c.script(dir), err, out)
+			}
+			// Mounted by the time it returned: no waiting.
+			lines := mountInfo(dir)
+			if len(lines) != 1 || !strings.HasPrefix(strings.Fields(lines[0])[5], "ro") {
+				t.Fatalf("after the helper returned: mounts %q", lines)
+			}
+			pids := daemonsOn(dir)
+			if len(pids) != 1 {
+				t.Fatalf("background daemons on %s: %v", dir, pids)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "shm", keyName(key)))
+			if err != nil || !bytes.Equal(b, patternBytes(4096, 9)) {
+				t.Errorf("reading through the helper's mount: %d bytes, %v", len(b), err)
+			}
+			if _, err := syscall.Open(filepath.Join(dir, "shm", keyName(key)), syscall.O_RDWR, 0); errnoOf(err) != syscall.EROFS {
+				t.Errorf("open O_RDWR on the helper's ro mount: %v, want EROFS", err)
+			}
+
+			mustSh(t, "umount "+dir)
+			shmPollUntil(t, "the background daemon exits after umount", func() bool { return processGone(pids[0]) })
+			if lines := mountInfo(dir); len(lines) != 0 {
+				t.Errorf("still mounted after umount: %q", lines)
+			}
+		})
+	}
+}
+
+// TestCLIMountHelperFails: a helper whose mount fails returns non-zero
+// and leaves nothing mounted or running.
+func TestCLIMountHelperFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := helperMount(t, file, ipcfsBin+" ipcfs "+file+" -o ro")
+	if err == nil {
+		t.Errorf("mounting on a regular file succeeded: %s", out)
+	}
+	if lines := mountInfo(file); len(lines) != 0 {
+		t.Errorf("a failed mount left %q", lines)
+	}
+	shmPollUntil(t, "no daemon is left", func() bool {
+		for _, pid := range daemonsOn(file) {
+			if !processGone(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
