@@ -21,10 +21,11 @@ type Options struct {
 type Root struct {
 	fs.Inode
 	opts Options
+	undo *sysv.Undo // semop undo records kept for the callers' processes
 }
 
 // NewRoot returns the root node of an ipcfs mount.
-func NewRoot(opts Options) *Root { return &Root{opts: opts} }
+func NewRoot(opts Options) *Root { return &Root{opts: opts, undo: sysv.NewUndo()} }
 
 var (
 	_ fs.NodeOnAdder   = (*Root)(nil)
@@ -41,6 +42,7 @@ func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut)
 func (r *Root) OnAdd(ctx context.Context) {
 	ro := r.opts.ReadOnly
 	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
+	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
 }
 
 // addKind adds the folder of one kind with its control files.

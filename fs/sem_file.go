@@ -1,0 +1,161 @@
+package fs
+
+import (
+	"context"
+	"strconv"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// semFile is sem/NAME/K: reading gives the value, a write performs one
+// operation on semaphore K (see parseSemWrite).
+type semFile struct {
+	fs.Inode
+	set *semSetNode
+	num int
+}
+
+var (
+	_ fs.NodeGetattrer = (*semFile)(nil)
+	_ fs.NodeSetattrer = (*semFile)(nil)
+	_ fs.NodeOpener    = (*semFile)(nil)
+)
+
+func (f *semFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return f.set.fileAttr(out)
+}
+
+func (f *semFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := semSetPerm(ctx, f.set.id, f.set.kind.readOnly, in); errno != 0 {
+		return errno
+	}
+	return f.Getattr(ctx, fh, out)
+}
+
+func (f *semFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {
+		var v int
+		err := h.cred.Do(func() (err error) { v, err = sysv.SemGetVal(f.set.id, f.num); return })
+		return strconv.AppendInt(nil, int64(v), 10), err
+	}, func(text string) (semCommand, syscall.Errno) {
+		return parseSemWrite(text, f.num)
+	})
+}
+
+// semopFile is sem/NAME/semop: a write performs several operations as
+// one atomic semop (see parseSemopWrite); reading shows the values.
+type semopFile struct {
+	fs.Inode
+	set *semSetNode
+}
+
+var (
+	_ fs.NodeGetattrer = (*semopFile)(nil)
+	_ fs.NodeOpener    = (*semopFile)(nil)
+)
+
+func (f *semopFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return f.set.fileAttr(out)
+}
+
+func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {
+		s, err := sysv.SemStat(f.set.id)
+		if err != nil {
+			return nil, err
+		}
+		var vals []uint16
+		err = h.cred.Do(func() (err error) { vals, err = sysv.SemGetAll(f.set.id, s.Nsems); return })
+		var b []byte
+		for i, v := range vals {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = strconv.AppendInt(b, int64(v), 10)
+		}
+		return b, err
+	}, func(text string) (semCommand, syscall.Errno) {
+		s, errno := f.set.stat()
+		if errno != 0 {
+			return semCommand{}, errno
+		}
+		return parseSemopWrite(text, s.Nsems)
+	})
+}
+
+// semHandle is an open semaphore or semop file.
+type semHandle struct {
+	set         *semSetNode
+	cred        *sysv.Cred
+	nonblocking bool
+	read        func(h *semHandle) ([]byte, error)
+	parse       func(text string) (semCommand, syscall.Errno)
+	snapshot    []byte // what the last read from offset 0 saw
+}
+
+func openSemHandle(set *semSetNode, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
+	if set.kind.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	h := &semHandle{set: set, nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
+	// No flush: a write has done all its work when it returns.
+	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | fuse.FOPEN_NONSEEKABLE, 0
+}
+
+var (
+	_ fs.FileReader = (*semHandle)(nil)
+	_ fs.FileWriter = (*semHandle)(nil)
+)
+
+// Read at offset 0 takes a fresh value; later offsets continue the same
+// snapshot, so one `cat` never mixes two values.
+func (h *semHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off == 0 || h.snapshot == nil {
+		h.cred = callerCred(ctx)
+		b, err := h.read(h)
+		if err != nil {
+			return nil, goneErrno(err)
+		}
+		h.snapshot = append(b, '\n')
+	}
+	if off >= int64(len(h.snapshot)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	return fuse.ReadResultData(h.snapshot[off:min(int64(len(h.snapshot)), off+int64(len(dest)))]), 0
+}
+
+// Write performs the command written, as the writer; it blocks only this
+// writer, and an interrupt ends the wait with EINTR, changing nothing.
+func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if len(data) > maxControlWrite {
+		return 0, syscall.EINVAL
+	}
+	c, errno := h.parse(string(data))
+	if errno != 0 {
+		return 0, errno
+	}
+	c.applyFlags(h.nonblocking)
+	cred := callerCred(ctx)
+	id := h.set.id
+	var err error
+	switch {
+	case c.setVal:
+		num := int(c.ops[0].Num)
+		err = cred.Do(func() error { return sysv.SemSetVal(id, num, c.value) })
+		if err == nil {
+			h.set.kind.undo.Forget(id, num)
+		}
+	case c.undo:
+		caller, _ := fuse.FromContext(ctx)
+		err = h.set.kind.undo.Semop(ctx, cred, int(caller.Pid), id, c.ops, c.timeout)
+	default:
+		err = sysv.Semop(ctx, cred, id, c.ops, c.timeout)
+	}
+	if err != nil {
+		return 0, toErrno(err)
+	}
+	return uint32(len(data)), 0
+}

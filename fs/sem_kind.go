@@ -1,0 +1,132 @@
+package fs
+
+import (
+	"bytes"
+	"fmt"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// semKind is sem/: semaphore sets as directories.
+type semKind struct {
+	readOnly bool
+	undo     *sysv.Undo
+}
+
+func semSetObject(s *sysv.SemSet) object {
+	o := object{id: s.ID, key: s.Perm.Key}
+	a := &o.attr
+	a.Ino = inoSemSetBase | uint64(s.ID)
+	setPermAttr(a, fuse.S_IFDIR, &s.Perm)
+	// A set is a folder: x lets the owner's classes walk into it where
+	// they may read or alter its semaphores.
+	a.Mode |= searchBits(s.Perm.Mode)
+	setTimes(a, s.Otime, s.Otime, s.Ctime)
+	return o
+}
+
+// searchBits gives x to each class that has r or w, so a folder is
+// entered exactly by those the set lets in.
+func searchBits(mode uint32) uint32 {
+	var x uint32
+	for shift := 0; shift < 9; shift += 3 {
+		if mode>>shift&06 != 0 {
+			x |= 1 << shift
+		}
+	}
+	return x
+}
+
+func (semKind) list() ([]object, error) {
+	sets, err := sysv.SemSets()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]object, len(sets))
+	for i := range sets {
+		objs[i] = semSetObject(&sets[i])
+	}
+	return objs, nil
+}
+
+func (semKind) stat(id int) (object, error) {
+	s, err := sysv.SemStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return semSetObject(&s), nil
+}
+
+func (semKind) idOf(key sysv.Key) (int, error) { return sysv.SemGet(key, 0, 0) }
+
+func (k semKind) node(o *object) fs.InodeEmbedder {
+	return &semSetNode{id: o.id, kind: k}
+}
+
+// create takes KEY NSEMS [MODE].
+func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
+	if len(w) < 2 || len(w) > 3 {
+		return object{}, syscall.EINVAL
+	}
+	key, err := sysv.ParseKey(w[0])
+	if err != nil {
+		return object{}, syscall.EINVAL
+	}
+	n, errno := parseSize(w[1])
+	if errno != 0 || n > 1<<31-1 {
+		return object{}, syscall.EINVAL
+	}
+	mode := uint32(defaultMode)
+	if len(w) == 3 {
+		if mode, errno = parseMode(w[2]); errno != 0 {
+			return object{}, errno
+		}
+	}
+	var id int
+	err = cred.Do(func() (err error) {
+		id, err = sysv.SemGet(key, int(n), sysv.Create|sysv.Exclusive|int(mode))
+		return err
+	})
+	if err != nil {
+		return object{}, err
+	}
+	s, err := sysv.SemStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return semSetObject(&s), nil
+}
+
+func (semKind) remove(cred *sysv.Cred, id int) error {
+	return cred.Do(func() error { return sysv.SemRemove(id) })
+}
+
+func (semKind) createUsage() string {
+	return `Write "KEY NSEMS [MODE]" to make a semaphore set, as semget(KEY, NSEMS,
+IPC_CREAT|IPC_EXCL|MODE) would for the writer. Its semaphores start at 0.
+  KEY    0x-prefixed hex, decimal, or "private"
+  NSEMS  the number of semaphores
+  MODE   octal permission bits, default 0644
+Reading the same handle afterwards returns the new set's name.
+Example: echo "0x1234 2 0600" > create
+`
+}
+
+func (semKind) status() ([]byte, error) {
+	sets, err := sysv.SemSets()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-6s %-11s %s\n",
+		"key", "semid", "owner", "group", "perms", "nsems", "operated", "changed")
+	for i := range sets {
+		s := &sets[i]
+		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-6d %-11d %d\n",
+			s.Perm.Key, s.ID, s.Perm.Uid, s.Perm.Gid, s.Perm.Mode&0777, s.Nsems, s.Otime, s.Ctime)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,157 @@
+package fs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// semSetNode is sem/NAME/: one file per semaphore, 0 to nsems-1, plus
+// semop (atomic multi-operation writes) and status.
+type semSetNode struct {
+	fs.Inode
+	id   int
+	kind semKind
+}
+
+var (
+	_ fs.NodeGetattrer = (*semSetNode)(nil)
+	_ fs.NodeSetattrer = (*semSetNode)(nil)
+	_ fs.NodeLookuper  = (*semSetNode)(nil)
+	_ fs.NodeReaddirer = (*semSetNode)(nil)
+)
+
+func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
+	s, err := sysv.SemStat(n.id)
+	if err != nil {
+		return s, goneErrno(err)
+	}
+	return s, 0
+}
+
+func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	s, errno := n.stat()
+	if errno != 0 {
+		return errno
+	}
+	o := semSetObject(&s)
+	out.Attr = o.attr
+	out.SetTimeout(attrTimeout)
+	return 0
+}
+
+// Setattr is chmod and chown of the set: IPC_SET as the caller.
+func (n *semSetNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := semSetPerm(ctx, n.id, n.kind.readOnly, in); errno != 0 {
+		return errno
+	}
+	return n.Getattr(ctx, fh, out)
+}
+
+// semSetPerm is chmod/chown of set id, from the set or any of its files.
+func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) syscall.Errno {
+	_, okMode := in.GetMode()
+	_, okUid := in.GetUID()
+	_, okGid := in.GetGID()
+	if !okMode && !okUid && !okGid {
+		return 0 // truncation and times mean nothing here
+	}
+	if readOnly {
+		return syscall.EROFS
+	}
+	s, err := sysv.SemStat(id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	return setPerm(callerCred(ctx), in, &s.Perm, func(uid, gid, mode uint32) error {
+		return sysv.SemSetPerm(id, uid, gid, mode)
+	})
+}
+
+func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	s, errno := n.stat()
+	if errno != 0 {
+		return nil, errno
+	}
+	var ops fs.InodeEmbedder
+	var ino uint64
+	switch name {
+	case "semop":
+		ops, ino = &semopFile{set: n}, inoSemOpBase|uint64(n.id)<<16
+	case "status":
+		ops, ino = &textFile{render: n.status}, inoSemStatBase|uint64(n.id)<<16
+	default:
+		num, err := strconv.ParseUint(name, 10, 16)
+		if err != nil || strconv.FormatUint(num, 10) != name || int(num) >= s.Nsems {
+			return nil, syscall.ENOENT
+		}
+		ops, ino = &semFile{set: n, num: int(num)}, inoSemBase|uint64(n.id)<<16|num
+	}
+	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	if ga, ok := child.Operations().(fs.NodeGetattrer); ok {
+		var a fuse.AttrOut
+		ga.Getattr(ctx, nil, &a)
+		out.Attr = a.Attr
+	}
+	// A set's files live exactly as long as the set, whose own entry is
+	// never cached, so theirs may be.
+	out.SetEntryTimeout(fixedTimeout)
+	out.SetAttrTimeout(attrTimeout)
+	return child, 0
+}
+
+func (n *semSetNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	s, errno := n.stat()
+	if errno != 0 {
+		return nil, errno
+	}
+	entries := make([]fuse.DirEntry, 0, s.Nsems+2)
+	for i := 0; i < s.Nsems; i++ {
+		entries = append(entries, fuse.DirEntry{Name: strconv.Itoa(i), Mode: fuse.S_IFREG, Ino: inoSemBase | uint64(n.id)<<16 | uint64(i)})
+	}
+	entries = append(entries,
+		fuse.DirEntry{Name: "semop", Mode: fuse.S_IFREG, Ino: inoSemOpBase | uint64(n.id)<<16},
+		fuse.DirEntry{Name: "status", Mode: fuse.S_IFREG, Ino: inoSemStatBase | uint64(n.id)<<16})
+	return fs.NewListDirStream(entries), 0
+}
+
+// fileAttr is the attributes of a file in the set: the set's owner and
+// permission bits, as the kernel checks those for every semaphore.
+func (n *semSetNode) fileAttr(out *fuse.AttrOut) syscall.Errno {
+	s, errno := n.stat()
+	if errno != 0 {
+		return errno
+	}
+	setPermAttr(&out.Attr, fuse.S_IFREG, &s.Perm)
+	setTimes(&out.Attr, s.Otime, s.Otime, s.Ctime)
+	out.SetTimeout(attrTimeout)
+	return 0
+}
+
+// status is one row per semaphore: value, waiters for an increase
+// (semncnt) and for zero (semzcnt), and the pid of the last operation.
+func (n *semSetNode) status() ([]byte, error) {
+	s, err := sysv.SemStat(n.id)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := sysv.SemGetAll(n.id, s.Nsems)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-6s %-6s %-8s %-8s %s\n", "semnum", "value", "semncnt", "semzcnt", "sempid")
+	for i, v := range vals {
+		ncnt, _ := sysv.SemGetNcnt(n.id, i)
+		zcnt, _ := sysv.SemGetZcnt(n.id, i)
+		pid, _ := sysv.SemGetPid(n.id, i)
+		fmt.Fprintf(&b, "%-6d %-6d %-8d %-8d %d\n", i, v, ncnt, zcnt, pid)
+	}
+	return b.Bytes(), nil
+}
