@@ -28,12 +28,14 @@ const (
 )
 
 const (
-	inoShmBase     = 1 << 56
-	inoSemSetBase  = 2 << 56
-	inoSemBase     = 3 << 56 // | id<<16 | semnum
-	inoMsgBase     = 4 << 56
-	inoSemOpBase   = 5 << 56 // | id<<16: the semop file
-	inoSemStatBase = 6 << 56 // | id<<16: the status file
+	inoShmBase      = 1 << 56
+	inoSemSetBase   = 2 << 56
+	inoSemBase      = 3 << 56 // | id<<16 | semnum
+	inoMsgBase      = 4 << 56
+	inoSemOpBase    = 5 << 56 // | id<<16: the semop file
+	inoSemStatBase  = 6 << 56 // | id<<16: the status file
+	inoMsgTypedBase = 7 << 56 // | id<<20 | T&0xfffff: msg/NAME:T
+	inoMsgPeekBase  = 8 << 56 // | id: msg/NAME:peek
 )
 
 // Cache lifetimes. Objects come and go behind our back (ipcmk, ipcrm, any

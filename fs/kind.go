@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -45,4 +46,10 @@ func callerCred(ctx context.Context) *sysv.Cred {
 		return nil
 	}
 	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
+}
+
+// aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
+type aliaser interface {
+	// alias returns the node and inode number (0: any) for SUFFIX of o.
+	alias(o *object, suffix string) (fs.InodeEmbedder, uint64, syscall.Errno)
 }

@@ -46,11 +46,39 @@ func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		out.SetAttrTimeout(fixedTimeout)
 		return c, 0
 	}
+	if base, suffix, ok := strings.Cut(name, ":"); ok {
+		return d.lookupAlias(ctx, base, suffix, out)
+	}
 	o, errno := d.find(name)
 	if errno != 0 {
 		return nil, errno
 	}
 	return d.child(ctx, &o, out), 0
+}
+
+// lookupAlias finds NAME:SUFFIX, for kinds that have such names.
+func (d *kindDir) lookupAlias(ctx context.Context, base, suffix string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	a, ok := d.kind.(aliaser)
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	o, errno := d.find(base)
+	if errno != 0 {
+		return nil, errno
+	}
+	ops, ino, errno := a.alias(&o, suffix)
+	if errno != 0 {
+		return nil, errno
+	}
+	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	if ga, ok := ops.(fs.NodeGetattrer); ok {
+		var a fuse.AttrOut
+		ga.Getattr(ctx, nil, &a)
+		out.Attr = a.Attr
+	}
+	out.SetEntryTimeout(objectEntryTimeout)
+	out.SetAttrTimeout(attrTimeout)
+	return child, 0
 }
 
 // find resolves a name (as listed, id-N, or a key spelled any way) to the

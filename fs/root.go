@@ -43,6 +43,7 @@ func (r *Root) OnAdd(ctx context.Context) {
 	ro := r.opts.ReadOnly
 	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
 	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
+	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
 }
 
 // addKind adds the folder of one kind with its control files.

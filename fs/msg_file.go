@@ -1,0 +1,191 @@
+package fs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// queueNode is msg/NAME (mtype 0) or msg/NAME:T: a write sends one
+// message, a read receives one whole message, like a FIFO.
+type queueNode struct {
+	fs.Inode
+	id       int
+	readOnly bool
+	// mtype is the alias's T: the type sent, and the msgtyp received
+	// (negative: the lowest type up to |T|). 0 sends type 1 and
+	// receives any type.
+	mtype int64
+}
+
+var (
+	_ fs.NodeGetattrer = (*queueNode)(nil)
+	_ fs.NodeSetattrer = (*queueNode)(nil)
+	_ fs.NodeOpener    = (*queueNode)(nil)
+)
+
+func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	q, err := sysv.MsgStat(n.id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	o := queueObject(&q)
+	out.Attr = o.attr
+	if n.mtype != 0 {
+		out.Ino = 0 // an alias has its own inode number, which go-fuse fills in
+	}
+	out.SetTimeout(attrTimeout)
+	return 0
+}
+
+// Setattr is chmod and chown (IPC_SET as the caller). A truncation is
+// accepted and ignored: a queue is emptied by reading it, and `echo >`
+// must not fail.
+func (n *queueNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	_, okMode := in.GetMode()
+	_, okUid := in.GetUID()
+	_, okGid := in.GetGID()
+	if (okMode || okUid || okGid) && n.readOnly {
+		return syscall.EROFS
+	}
+	q, err := sysv.MsgStat(n.id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	if errno := setPerm(callerCred(ctx), in, &q.Perm, func(uid, gid, mode uint32) error {
+		return sysv.MsgSetPerm(n.id, uid, gid, mode)
+	}); errno != 0 {
+		return errno
+	}
+	return n.Getattr(ctx, fh, out)
+}
+
+func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if n.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	if _, err := sysv.MsgStat(n.id); err != nil {
+		return nil, 0, goneErrno(err)
+	}
+	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0}
+	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+}
+
+type queueHandle struct {
+	node        *queueNode
+	nonblocking bool
+}
+
+var (
+	_ fs.FileReader = (*queueHandle)(nil)
+	_ fs.FileWriter = (*queueHandle)(nil)
+)
+
+// Read receives one whole message into the reader's buffer; one too long
+// for it stays queued (E2BIG). Offsets mean nothing: a queue is a stream.
+func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if h.node.readOnly {
+		return nil, syscall.EROFS
+	}
+	_, n, err := sysv.MsgReceive(ctx, callerCred(ctx), h.node.id, h.node.mtype, dest, h.nonblocking)
+	if err == syscall.ENOMSG && h.nonblocking {
+		err = syscall.EAGAIN // what a read of an empty O_NONBLOCK FIFO gives
+	}
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Write sends the bytes of one write(2) as one message.
+func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	mtype := h.node.mtype
+	if mtype == 0 {
+		mtype = 1
+	}
+	err := sysv.MsgSend(ctx, callerCred(ctx), h.node.id, mtype, data, h.nonblocking)
+	if err != nil {
+		return 0, toErrno(err)
+	}
+	return uint32(len(data)), 0
+}
+
+// peekFile is msg/NAME:peek: one row per queued message (position, type,
+// size, first bytes), read with MSG_COPY, which leaves the queue, its
+// times and its pids as they were.
+type peekFile struct {
+	fs.Inode
+	id int
+}
+
+var (
+	_ fs.NodeGetattrer = (*peekFile)(nil)
+	_ fs.NodeOpener    = (*peekFile)(nil)
+)
+
+func (p *peekFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	q, err := sysv.MsgStat(p.id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	setPermAttr(&out.Attr, fuse.S_IFREG, &q.Perm)
+	out.Mode &^= 0222
+	setTimes(&out.Attr, q.Rtime, q.Stime, q.Ctime)
+	out.SetTimeout(attrTimeout)
+	return 0
+}
+
+func (p *peekFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EACCES
+	}
+	var text []byte
+	err := callerCred(ctx).Do(func() (err error) { text, err = peekTable(p.id); return })
+	if err != nil {
+		return nil, 0, toErrno(err)
+	}
+	return &textHandle{text: text}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+}
+
+// peekShown is how many bytes of each message the table shows.
+const peekShown = 32
+
+// maxPeek bounds the table: MSG_COPY walks the queue to each position.
+const maxPeek = 100000
+
+func peekTable(id int) ([]byte, error) {
+	// MSG_COPY checks read permission itself; IPC_STAT first makes a
+	// caller without it fail before anything else.
+	if _, err := sysv.MsgStat(id); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-6s %-20s %-8s %s\n", "index", "type", "bytes", "first bytes")
+	buf := make([]byte, peekShown)
+	for i := 0; i < maxPeek; i++ {
+		mtype, n, err := sysv.MsgPeek(id, i, buf)
+		if err == syscall.ENOMSG {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%-6d %-20d %-8d %s\n", i, mtype, n, quoteBytes(buf[:min(n, peekShown)], n > peekShown))
+	}
+	return b.Bytes(), nil
+}
+
+// quoteBytes shows bytes as a Go-quoted string, so binary data and
+// newlines keep the table one row per message.
+func quoteBytes(b []byte, more bool) string {
+	s := fmt.Sprintf("%q", b)
+	if more {
+		s += "..."
+	}
+	return s
+}

@@ -1,0 +1,131 @@
+package fs
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
+)
+
+// msgKind is msg/: message queues as files, plus the lookup-only aliases
+// NAME:T (send and receive with type T) and NAME:peek (the queued
+// messages, read with MSG_COPY without taking them out).
+type msgKind struct{ readOnly bool }
+
+func queueObject(q *sysv.Queue) object {
+	o := object{id: q.ID, key: q.Perm.Key}
+	a := &o.attr
+	a.Ino = inoMsgBase | uint64(q.ID)
+	setPermAttr(a, fuse.S_IFREG, &q.Perm)
+	a.Size = q.Cbytes // the bytes queued
+	a.Blksize = 4096
+	setTimes(a, q.Rtime, q.Stime, q.Ctime)
+	return o
+}
+
+func (msgKind) list() ([]object, error) {
+	qs, err := sysv.Queues()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]object, len(qs))
+	for i := range qs {
+		objs[i] = queueObject(&qs[i])
+	}
+	return objs, nil
+}
+
+func (msgKind) stat(id int) (object, error) {
+	q, err := sysv.MsgStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return queueObject(&q), nil
+}
+
+func (msgKind) idOf(key sysv.Key) (int, error) { return sysv.MsgGet(key, 0) }
+
+func (k msgKind) node(o *object) fs.InodeEmbedder {
+	return &queueNode{id: o.id, readOnly: k.readOnly}
+}
+
+// alias resolves the part after the colon of NAME:T or NAME:peek.
+func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, syscall.Errno) {
+	if suffix == "peek" {
+		return &peekFile{id: o.id}, inoMsgPeekBase | uint64(o.id), 0
+	}
+	t, err := strconv.ParseInt(suffix, 10, 64)
+	if err != nil || t == 0 || strconv.FormatInt(t, 10) != suffix {
+		return nil, 0, syscall.ENOENT
+	}
+	var ino uint64 // small types get a stable number; go-fuse numbers the rest
+	if t > -1<<19 && t < 1<<19 {
+		ino = inoMsgTypedBase | uint64(o.id)<<20 | uint64(t)&(1<<20-1)
+	}
+	return &queueNode{id: o.id, readOnly: k.readOnly, mtype: t}, ino, 0
+}
+
+// create takes KEY [MODE].
+func (msgKind) create(cred *sysv.Cred, w []string) (object, error) {
+	if len(w) < 1 || len(w) > 2 {
+		return object{}, syscall.EINVAL
+	}
+	key, err := sysv.ParseKey(w[0])
+	if err != nil {
+		return object{}, syscall.EINVAL
+	}
+	mode := uint32(defaultMode)
+	if len(w) == 2 {
+		var errno syscall.Errno
+		if mode, errno = parseMode(w[1]); errno != 0 {
+			return object{}, errno
+		}
+	}
+	var id int
+	err = cred.Do(func() (err error) {
+		id, err = sysv.MsgGet(key, sysv.Create|sysv.Exclusive|int(mode))
+		return err
+	})
+	if err != nil {
+		return object{}, err
+	}
+	q, err := sysv.MsgStat(id)
+	if err != nil {
+		return object{}, err
+	}
+	return queueObject(&q), nil
+}
+
+func (msgKind) remove(cred *sysv.Cred, id int) error {
+	return cred.Do(func() error { return sysv.MsgRemove(id) })
+}
+
+func (msgKind) createUsage() string {
+	return `Write "KEY [MODE]" to make a message queue, as msgget(KEY,
+IPC_CREAT|IPC_EXCL|MODE) would for the writer.
+  KEY   0x-prefixed hex, decimal, or "private"
+  MODE  octal permission bits, default 0644
+Reading the same handle afterwards returns the new queue's name.
+Example: echo "0x1234 0600" > create
+`
+}
+
+func (msgKind) status() ([]byte, error) {
+	qs, err := sysv.Queues()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-10s %-8s %-10s %-8s %-8s %-11s %-11s %s\n",
+		"key", "msqid", "owner", "group", "perms", "used-bytes", "messages", "max-bytes", "lspid", "lrpid", "sent", "received", "changed")
+	for i := range qs {
+		q := &qs[i]
+		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-10d %-8d %-10d %-8d %-8d %-11d %-11d %d\n",
+			q.Perm.Key, q.ID, q.Perm.Uid, q.Perm.Gid, q.Perm.Mode&0777, q.Cbytes, q.Qnum, q.Qbytes, q.Lspid, q.Lrpid, q.Stime, q.Rtime, q.Ctime)
+	}
+	return b.Bytes(), nil
+}
