@@ -1,8 +1,6 @@
 package fs
 
 import (
-	"bytes"
-	"fmt"
 	"strconv"
 	"syscall"
 
@@ -114,18 +112,4 @@ Example: echo "0x1234 0600" > create
 `
 }
 
-func (msgKind) status() ([]byte, error) {
-	qs, err := sysv.Queues()
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-10s %-8s %-10s %-8s %-8s %-11s %-11s %s\n",
-		"key", "msqid", "owner", "group", "perms", "used-bytes", "messages", "max-bytes", "lspid", "lrpid", "sent", "received", "changed")
-	for i := range qs {
-		q := &qs[i]
-		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-10d %-8d %-10d %-8d %-8d %-11d %-11d %d\n",
-			q.Perm.Key, q.ID, q.Perm.Uid, q.Perm.Gid, q.Perm.Mode&0777, q.Cbytes, q.Qnum, q.Qbytes, q.Lspid, q.Lrpid, q.Stime, q.Rtime, q.Ctime)
-	}
-	return b.Bytes(), nil
-}
+func (msgKind) status() ([]byte, error) { return msgStatus() }

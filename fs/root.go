@@ -44,6 +44,8 @@ func (r *Root) OnAdd(ctx context.Context) {
 	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
 	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
 	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
+	r.AddChild("limits", r.NewPersistentInode(ctx, &textFile{render: renderLimits}, fs.StableAttr{Ino: inoLimits}), false)
+	r.AddChild("usage", r.NewPersistentInode(ctx, &textFile{render: renderUsage}, fs.StableAttr{Ino: inoUsage}), false)
 }
 
 // addKind adds the folder of one kind with its control files.

@@ -1,8 +1,6 @@
 package fs
 
 import (
-	"bytes"
-	"fmt"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -115,18 +113,4 @@ Example: echo "0x1234 2 0600" > create
 `
 }
 
-func (semKind) status() ([]byte, error) {
-	sets, err := sysv.SemSets()
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-6s %-11s %s\n",
-		"key", "semid", "owner", "group", "perms", "nsems", "operated", "changed")
-	for i := range sets {
-		s := &sets[i]
-		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-6d %-11d %d\n",
-			s.Perm.Key, s.ID, s.Perm.Uid, s.Perm.Gid, s.Perm.Mode&0777, s.Nsems, s.Otime, s.Ctime)
-	}
-	return b.Bytes(), nil
-}
+func (semKind) status() ([]byte, error) { return semStatus() }

@@ -1,8 +1,6 @@
 package fs
 
 import (
-	"bytes"
-	"fmt"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -100,25 +98,4 @@ Example: echo "0x1234 1M 0600" > create
 `
 }
 
-func (shmKind) status() ([]byte, error) {
-	segs, err := sysv.Segments()
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-12s %-10s %-10s %-10s %-6s %-12s %-7s %-8s %-8s %-11s %-11s %-11s %s\n",
-		"key", "shmid", "owner", "group", "perms", "bytes", "nattch", "cpid", "lpid", "attached", "detached", "changed", "status")
-	for i := range segs {
-		s := &segs[i]
-		status := ""
-		if s.Removed() {
-			status += "dest "
-		}
-		if s.Locked() {
-			status += "locked"
-		}
-		fmt.Fprintf(&b, "%-12s %-10d %-10d %-10d %-6o %-12d %-7d %-8d %-8d %-11d %-11d %-11d %s\n",
-			s.Perm.Key, s.ID, s.Perm.Uid, s.Perm.Gid, s.Perm.Mode&0777, s.Size, s.Nattch, s.Cpid, s.Lpid, s.Atime, s.Dtime, s.Ctime, status)
-	}
-	return b.Bytes(), nil
-}
+func (shmKind) status() ([]byte, error) { return shmStatus() }
