@@ -41,6 +41,11 @@ func main() {
 }
 
 func run(c *config) error {
+	if c.ipcNS != "" {
+		if err := enterIPCNamespace(c.ipcNS); err != nil {
+			return err
+		}
+	}
 	if err := prepareMountpoint(c.mountpoint); err != nil {
 		return err
 	}

@@ -15,7 +15,8 @@ type config struct {
 	readOnly   bool
 	debug      bool
 	version    bool
-	foreground bool // -f: stay in the foreground even as a mount helper
+	ipcNS      string // --ipc-ns: show the objects of this IPC namespace
+	foreground bool   // -f: stay in the foreground even as a mount helper
 	// helper is set when called as mount(8) calls a helper, with a source
 	// before the mountpoint: then ipcfs goes to the background once mounted.
 	helper bool
@@ -32,7 +33,8 @@ Flags:
   --allow-other   let other users in (each is checked as the kernel would)
   --ro            read-only: no writes, semop, msgsnd/msgrcv, create, remove
   --debug         log every FUSE request to stderr
-  -o OPT[,OPT]    the same as mount options: allow_other, ro, debug
+  --ipc-ns PATH   show another IPC namespace (a container's): /proc/PID/ns/ipc
+  -o OPT[,OPT]    the same as mount options: allow_other, ro, debug, ipc_ns=PATH
   --version       print the version and exit
   --help          print this help and exit
 `
@@ -59,6 +61,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fl.BoolVar(&c.debug, "debug", false, "")
 	fl.BoolVar(&c.version, "version", false, "")
 	fl.BoolVar(&c.foreground, "f", false, "")
+	fl.StringVar(&c.ipcNS, "ipc-ns", "", "")
 	fl.Func("o", "", c.setOptions)
 
 	var pos []string
@@ -97,6 +100,8 @@ func (c *config) setOptions(list string) error {
 			c.readOnly = true
 		case o == "debug":
 			c.debug = true
+		case strings.HasPrefix(o, "ipc_ns="):
+			c.ipcNS = o[len("ipc_ns="):]
 		case o == "" || ignoredOptions[o]:
 		default:
 			return fmt.Errorf("unknown option %q", o)
