@@ -69,23 +69,13 @@ func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, sysc
 
 // create takes KEY [MODE].
 func (msgKind) create(cred *sysv.Cred, w []string) (object, error) {
-	if len(w) < 1 || len(w) > 2 {
-		return object{}, syscall.EINVAL
-	}
-	key, err := sysv.ParseKey(w[0])
-	if err != nil {
-		return object{}, syscall.EINVAL
-	}
-	mode := uint32(defaultMode)
-	if len(w) == 2 {
-		var errno syscall.Errno
-		if mode, errno = parseMode(w[1]); errno != 0 {
-			return object{}, errno
-		}
+	a, errno := parseCreate(w, false)
+	if errno != 0 {
+		return object{}, errno
 	}
 	var id int
-	err = cred.Do(func() (err error) {
-		id, err = sysv.MsgGet(key, sysv.Create|sysv.Exclusive|int(mode))
+	err := cred.Do(func() (err error) {
+		id, err = sysv.MsgGet(a.key, sysv.Create|sysv.Exclusive|int(a.mode))
 		return err
 	})
 	if err != nil {

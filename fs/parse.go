@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/ipcfs/ipcfs/sysv"
 )
 
 // parseSize reads a byte count: decimal digits with an optional K, M or G
@@ -43,3 +45,39 @@ func parseMode(s string) (uint32, syscall.Errno) {
 
 // defaultMode is what create uses without a MODE, as ipcmk does.
 const defaultMode = 0644
+
+// createArgs is a parsed write to a `create` file.
+type createArgs struct {
+	key  sysv.Key
+	n    uint64 // SIZE for shm, NSEMS for sem; none for msg
+	mode uint32
+}
+
+// parseCreate reads "KEY [N] [MODE]": N is required when withN (a size
+// with an optional K, M or G suffix), absent otherwise.
+func parseCreate(w []string, withN bool) (createArgs, syscall.Errno) {
+	need := 1
+	if withN {
+		need = 2
+	}
+	if len(w) < need || len(w) > need+1 {
+		return createArgs{}, syscall.EINVAL
+	}
+	key, err := sysv.ParseKey(w[0])
+	if err != nil {
+		return createArgs{}, syscall.EINVAL
+	}
+	a := createArgs{key: key, mode: defaultMode}
+	var errno syscall.Errno
+	if withN {
+		if a.n, errno = parseSize(w[1]); errno != 0 {
+			return createArgs{}, errno
+		}
+	}
+	if len(w) == need+1 {
+		if a.mode, errno = parseMode(w[need]); errno != 0 {
+			return createArgs{}, errno
+		}
+	}
+	return a, 0
+}

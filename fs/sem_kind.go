@@ -66,26 +66,13 @@ func (k semKind) node(o *object) fs.InodeEmbedder {
 
 // create takes KEY NSEMS [MODE].
 func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
-	if len(w) < 2 || len(w) > 3 {
+	a, errno := parseCreate(w, true)
+	if errno != 0 || a.n > 1<<31-1 {
 		return object{}, syscall.EINVAL
-	}
-	key, err := sysv.ParseKey(w[0])
-	if err != nil {
-		return object{}, syscall.EINVAL
-	}
-	n, errno := parseSize(w[1])
-	if errno != 0 || n > 1<<31-1 {
-		return object{}, syscall.EINVAL
-	}
-	mode := uint32(defaultMode)
-	if len(w) == 3 {
-		if mode, errno = parseMode(w[2]); errno != 0 {
-			return object{}, errno
-		}
 	}
 	var id int
-	err = cred.Do(func() (err error) {
-		id, err = sysv.SemGet(key, int(n), sysv.Create|sysv.Exclusive|int(mode))
+	err := cred.Do(func() (err error) {
+		id, err = sysv.SemGet(a.key, int(a.n), sysv.Create|sysv.Exclusive|int(a.mode))
 		return err
 	})
 	if err != nil {

@@ -1,8 +1,6 @@
 package fs
 
 import (
-	"syscall"
-
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
@@ -51,26 +49,13 @@ func (k shmKind) node(o *object) fs.InodeEmbedder {
 
 // create takes KEY SIZE [MODE].
 func (shmKind) create(cred *sysv.Cred, w []string) (object, error) {
-	if len(w) < 2 || len(w) > 3 {
-		return object{}, syscall.EINVAL
-	}
-	key, err := sysv.ParseKey(w[0])
-	if err != nil {
-		return object{}, syscall.EINVAL
-	}
-	size, errno := parseSize(w[1])
+	a, errno := parseCreate(w, true)
 	if errno != 0 {
 		return object{}, errno
 	}
-	mode := uint32(defaultMode)
-	if len(w) == 3 {
-		if mode, errno = parseMode(w[2]); errno != 0 {
-			return object{}, errno
-		}
-	}
 	var id int
-	err = cred.Do(func() (err error) {
-		id, err = sysv.ShmGet(key, size, sysv.Create|sysv.Exclusive|int(mode))
+	err := cred.Do(func() (err error) {
+		id, err = sysv.ShmGet(a.key, a.n, sysv.Create|sysv.Exclusive|int(a.mode))
 		return err
 	})
 	if err != nil {
