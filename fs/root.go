@@ -15,6 +15,10 @@ type Options struct {
 	// ReadOnly refuses every change (data, semop, msgsnd/msgrcv, create,
 	// remove, chmod, chown) with EROFS; reading still works.
 	ReadOnly bool
+	// UndoFile keeps the semop undo records made for callers, so that a
+	// daemon started again applies them when those callers exit. "" keeps
+	// them in memory only.
+	UndoFile string
 }
 
 // Root is the top of the mount: shm/, sem/, msg/ and the views.
@@ -24,8 +28,18 @@ type Root struct {
 	undo *sysv.Undo // semop undo records kept for the callers' processes
 }
 
-// NewRoot returns the root node of an ipcfs mount.
-func NewRoot(opts Options) *Root { return &Root{opts: opts, undo: sysv.NewUndo()} }
+// NewRoot returns the root node of an ipcfs mount. It takes over the undo
+// records a previous daemon left in opts.UndoFile.
+func NewRoot(opts Options) (*Root, error) {
+	undo := sysv.NewUndo()
+	if opts.UndoFile != "" {
+		var err error
+		if undo, err = sysv.OpenUndo(opts.UndoFile); err != nil {
+			return nil, err
+		}
+	}
+	return &Root{opts: opts, undo: undo}, nil
+}
 
 var (
 	_ fs.NodeOnAdder   = (*Root)(nil)

@@ -3,6 +3,8 @@ package sysv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -19,23 +21,105 @@ import (
 // adjustment for the caller's process itself, watches that process
 // through a pidfd, and when it exits applies the adjustments as the
 // kernel's exit_sem does: value + semadj, clamped to [0, SEMVMX].
+//
+// The records can be kept in a file, so that a daemon started again after
+// a crash or a restart still undoes what the previous one recorded.
 type Undo struct {
 	mu    sync.Mutex
 	procs map[int]*undoProc // by thread group id
+	path  string            // the records' file; "" keeps them in memory only
 }
 
 // semRef names one semaphore.
 type semRef struct{ id, num int }
 
 type undoProc struct {
-	pidfd  *os.File
+	pidfd *os.File
+	// start is the process's start time in clock ticks after boot: with
+	// the pid, it names the process across a restart of the daemon.
+	start  uint64
 	adj    map[semRef]int
 	busy   int  // semops in progress for this process
 	exited bool // the process has exited; apply once busy is 0
 }
 
-// NewUndo returns an empty undo keeper.
+// NewUndo returns an undo keeper that keeps its records in memory.
 func NewUndo() *Undo { return &Undo{procs: map[int]*undoProc{}} }
+
+// OpenUndo returns an undo keeper whose records live in the file at path,
+// taking over the records a previous daemon left there: processes still
+// alive are watched again, and the adjustments of those that exited
+// meanwhile are applied now.
+func OpenUndo(path string) (*Undo, error) {
+	u := &Undo{procs: map[int]*undoProc{}, path: path}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return u, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var saved []savedProc
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return nil, err
+	}
+	var gone []map[semRef]int
+	u.mu.Lock()
+	for _, s := range saved {
+		adj := map[semRef]int{}
+		for _, a := range s.Adj {
+			adj[semRef{a[0], a[1]}] += a[2]
+		}
+		p, err := u.watchNew(s.Pid)
+		if err != nil || p.start != s.Start { // gone, or its pid reused
+			if p != nil {
+				p.busy, p.exited = 0, true
+				u.takeIfDone(s.Pid, p)
+			}
+			gone = append(gone, adj)
+			continue
+		}
+		p.busy = 0
+		p.adj = adj
+	}
+	u.saveLocked()
+	u.mu.Unlock()
+	for _, adj := range gone {
+		applyAll(adj)
+	}
+	return u, nil
+}
+
+// savedProc is one process's records in the file: [id, num, adj] triples.
+type savedProc struct {
+	Pid   int
+	Start uint64
+	Adj   [][3]int
+}
+
+// saveLocked writes the records to the file, replacing it whole so that a
+// crash leaves the old or the new version. u.mu is held.
+func (u *Undo) saveLocked() {
+	if u.path == "" {
+		return
+	}
+	saved := []savedProc{}
+	for pid, p := range u.procs {
+		if len(p.adj) == 0 {
+			continue
+		}
+		s := savedProc{Pid: pid, Start: p.start}
+		for r, a := range p.adj {
+			s.Adj = append(s.Adj, [3]int{r.id, r.num, a})
+		}
+		saved = append(saved, s)
+	}
+	b, _ := json.Marshal(saved)
+	tmp := u.path + ".tmp"
+	if os.WriteFile(tmp, b, 0600) == nil {
+		os.Rename(tmp, u.path)
+	}
+}
 
 // Semop performs ops for the process that thread pid belongs to, as
 // Semop does, and records the adjustments SEM_UNDO would have recorded
@@ -63,6 +147,7 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 				delete(p.adj, r)
 			}
 		}
+		u.saveLocked() // before the caller hears of success
 	}
 	apply := u.takeIfDone(tgid, p)
 	u.mu.Unlock()
@@ -75,12 +160,20 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 func (u *Undo) Forget(id, num int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	changed := false
 	for _, p := range u.procs {
-		delete(p.adj, semRef{id, num})
+		if _, ok := p.adj[semRef{id, num}]; ok {
+			delete(p.adj, semRef{id, num})
+			changed = true
+		}
+	}
+	if changed {
+		u.saveLocked()
 	}
 }
 
-// Pending returns the adjustments kept for the process tgid.
+// Pending returns the adjustments kept for the process tgid, by
+// [id, num].
 func (u *Undo) Pending(tgid int) map[[2]int]int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -105,11 +198,23 @@ func (u *Undo) pin(tgid int) (*undoProc, error) {
 		p.busy++
 		return p, nil
 	}
+	return u.watchNew(tgid)
+}
+
+// watchNew opens a pidfd on tgid, records the process as busy and starts
+// watching for its exit. u.mu is held.
+func (u *Undo) watchNew(tgid int) (*undoProc, error) {
 	fd, err := unix.PidfdOpen(tgid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
-	p := &undoProc{pidfd: os.NewFile(uintptr(fd), "pidfd"), adj: map[semRef]int{}, busy: 1}
+	// The pidfd holds the pid: the start time read now is this process's.
+	start, err := startTime(tgid)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	p := &undoProc{pidfd: os.NewFile(uintptr(fd), "pidfd"), start: start, adj: map[semRef]int{}, busy: 1}
 	u.procs[tgid] = p
 	go u.watch(tgid, p)
 	return p, nil
@@ -132,13 +237,18 @@ func (u *Undo) watch(tgid int, p *undoProc) {
 }
 
 // takeIfDone removes an exited process with no semop in progress and
-// returns its adjustments. u.mu is held.
+// returns its adjustments, to be applied once u.mu is released. The file
+// is rewritten first: a crash in between loses an undo rather than
+// applying one twice. u.mu is held.
 func (u *Undo) takeIfDone(tgid int, p *undoProc) map[semRef]int {
 	if !p.exited || p.busy > 0 {
 		return nil
 	}
 	if u.procs[tgid] == p {
 		delete(u.procs, tgid)
+		if len(p.adj) > 0 {
+			u.saveLocked()
+		}
 	}
 	p.pidfd.Close()
 	return p.adj
@@ -165,14 +275,14 @@ func applyAdjustment(id, num, adj int) {
 		if err != nil {
 			return
 		}
+		if v == 0 && adj < 0 || v == SemVMX && adj > 0 {
+			return // already at the bound the clamp gives
+		}
 		var ops []SemOp
 		if adj < 0 { // would go below 0: take v to 0, if it is still v
 			ops = []SemOp{{Num: uint16(num), Op: int16(-v), Flags: NoWait}, {Num: uint16(num), Op: 0, Flags: NoWait}}
 		} else { // would pass SEMVMX: raise v to SEMVMX, if it is still v
 			ops = []SemOp{{Num: uint16(num), Op: int16(SemVMX - v), Flags: NoWait}}
-		}
-		if v == 0 && adj < 0 || v == SemVMX && adj > 0 {
-			return
 		}
 		if err := semtimedop(id, ops, nil); err == nil || (err != unix.EAGAIN && err != unix.ERANGE) {
 			return
@@ -196,4 +306,22 @@ func threadGroup(tid int) int {
 		return n
 	}
 	return tid
+}
+
+// startTime reads field 22 of /proc/PID/stat, the process's start time.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command, field 2, is in parentheses and may hold anything.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, unix.EINVAL
+	}
+	f := bytes.Fields(b[i+1:]) // from field 3 on
+	if len(f) < 20 {
+		return 0, unix.EINVAL
+	}
+	return strconv.ParseUint(string(f[19]), 10, 64)
 }

@@ -49,7 +49,14 @@ func run(c *config) error {
 	if err := prepareMountpoint(c.mountpoint); err != nil {
 		return err
 	}
-	root := ipcfs.NewRoot(ipcfs.Options{ReadOnly: c.readOnly})
+	undoFile, err := undoPath(c.mountpoint)
+	if err != nil {
+		return err
+	}
+	root, err := ipcfs.NewRoot(ipcfs.Options{ReadOnly: c.readOnly, UndoFile: undoFile})
+	if err != nil {
+		return fmt.Errorf("undo records %s: %w", undoFile, err)
+	}
 	server, err := fs.Mount(c.mountpoint, root, mountOptions(c))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
