@@ -44,7 +44,24 @@ func NewRoot(opts Options) (*Root, error) {
 var (
 	_ fs.NodeOnAdder   = (*Root)(nil)
 	_ fs.NodeGetattrer = (*Root)(nil)
+	_ fs.NodeLookuper  = (*Root)(nil)
 )
+
+// Lookup finds the fixed children, whose entries never go stale.
+func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	c := r.GetChild(name)
+	if c == nil {
+		return nil, syscall.ENOENT
+	}
+	if ga, ok := c.Operations().(fs.NodeGetattrer); ok {
+		var a fuse.AttrOut
+		ga.Getattr(ctx, nil, &a)
+		out.Attr = a.Attr
+	}
+	out.SetEntryTimeout(fixedTimeout)
+	out.SetAttrTimeout(fixedTimeout)
+	return c, 0
+}
 
 func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = fuse.S_IFDIR | 0755

@@ -1,0 +1,255 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The benchmarks: each measures ipcfs side by side with a reference taken
+// in the same run (tmpfs, a pipe round trip, ipcs), alternating, and
+// reports the ratio's median and spread. Run them with
+//
+//	go test -run '^$' -bench . -benchtime 1x ./integration/
+//
+// They never run as tests, and no test asserts a time.
+
+// rounds is how many alternating pairs each benchmark measures.
+const rounds = 7
+
+// ratio runs mine and ref alternately, and reports mine/ref over the
+// rounds as median, min and max, under name.
+func ratio(b *testing.B, name string, mine, ref func() float64) {
+	b.Helper()
+	var rs []float64
+	for i := 0; i < rounds; i++ {
+		m := mine()
+		r := ref()
+		rs = append(rs, m/r)
+	}
+	slices.Sort(rs)
+	med := rs[len(rs)/2]
+	b.ReportMetric(med, name+"-median")
+	b.ReportMetric(rs[0], name+"-min")
+	b.ReportMetric(rs[len(rs)-1], name+"-max")
+	b.Logf("%s: median %.3f (min %.3f, max %.3f) over %d rounds", name, med, rs[0], rs[len(rs)-1], rounds)
+}
+
+// throughput reads (or writes) the whole of path in 1 MiB requests and
+// returns bytes per second.
+func throughput(b *testing.B, path string, size int, write bool) float64 {
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_WRONLY
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	start := time.Now()
+	for off := 0; off < size; off += len(buf) {
+		var n int
+		if write {
+			n, err = f.WriteAt(buf, int64(off))
+		} else {
+			n, err = f.ReadAt(buf, int64(off))
+		}
+		if n != len(buf) {
+			b.Fatalf("%s at %d: %d bytes, %v", path, off, n, err)
+		}
+	}
+	return float64(size) / time.Since(start).Seconds()
+}
+
+// benchSegment makes a 256 MiB segment and a tmpfs file of the same size.
+func benchSegment(b *testing.B, m *Mount) (seg, tmpfs string, size int) {
+	size = 256 << 20
+	key := newKey()
+	newSegment(b, key, size, 0600)
+	tmpfs = filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-%d", os.Getpid()))
+	if err := os.WriteFile(tmpfs, make([]byte, size), 0600); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.Remove(tmpfs) })
+	seg = m.Path("shm", keyName(key))
+	throughput(b, seg, size, true) // both fully allocated before measuring
+	return seg, tmpfs, size
+}
+
+// BenchmarkShmRead: sequential 1 MiB reads of a 256 MiB segment through
+// the mount, against the same reads of a 256 MiB file in /dev/shm.
+func BenchmarkShmRead(b *testing.B) {
+	m := mount(b)
+	seg, tmpfs, size := benchSegment(b, m)
+	for i := 0; i < b.N; i++ {
+		ratio(b, "read/tmpfs",
+			func() float64 { return throughput(b, seg, size, false) },
+			func() float64 { return throughput(b, tmpfs, size, false) })
+	}
+}
+
+// BenchmarkShmWrite: the same with 1 MiB writes.
+func BenchmarkShmWrite(b *testing.B) {
+	m := mount(b)
+	seg, tmpfs, size := benchSegment(b, m)
+	for i := 0; i < b.N; i++ {
+		ratio(b, "write/tmpfs",
+			func() float64 { return throughput(b, seg, size, true) },
+			func() float64 { return throughput(b, tmpfs, size, true) })
+	}
+}
+
+// pipeRoundTrip is the time of one write to a child process and its
+// answer, through two pipes: the floor of any request to another process.
+func pipeRoundTrip(b *testing.B, n int) time.Duration {
+	cmd := exec.Command("cat") // echoes every byte back
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer in.Close()
+	buf := []byte{'x'}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		in.Write(buf)
+		if _, err := out.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start) / time.Duration(n)
+}
+
+// BenchmarkSemWrite: one semaphore write, +1 and -1 alternating on an open
+// file, against a pipe round trip between two processes.
+func BenchmarkSemWrite(b *testing.B) {
+	m := mount(b)
+	key := newKey()
+	newSemSetForBench(b, key)
+	f, err := os.OpenFile(m.Path("sem", keyName(key), "0"), os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	const n = 20000
+	ops := [][]byte{[]byte("+1\n"), []byte("-1\n")}
+	for i := 0; i < b.N; i++ {
+		ratio(b, "semop/pipe-rtt",
+			func() float64 {
+				start := time.Now()
+				for j := 0; j < n; j++ {
+					if _, err := f.Write(ops[j%2]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return float64(time.Since(start) / n)
+			},
+			func() float64 { return float64(pipeRoundTrip(b, n)) })
+	}
+}
+
+// BenchmarkShellSemLoop: what a shell script pays: a bash loop of
+// `echo +1 > sem/K/0; echo -1 > sem/K/0` against the same loop writing a
+// tmpfs file.
+func BenchmarkShellSemLoop(b *testing.B) {
+	m := mount(b)
+	key := newKey()
+	newSemSetForBench(b, key)
+	sem := m.Path("sem", keyName(key), "0")
+	tmpfs := filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-sh-%d", os.Getpid()))
+	b.Cleanup(func() { os.Remove(tmpfs) })
+	loop := func(path string) float64 {
+		script := fmt.Sprintf(`for ((i=0;i<2000;i++)); do echo +1 > %q; echo -1 > %q; done`, path, path)
+		start := time.Now()
+		if out, err := exec.Command("bash", "-c", script).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		return time.Since(start).Seconds()
+	}
+	for i := 0; i < b.N; i++ {
+		ratio(b, "shell-loop/tmpfs", func() float64 { return loop(sem) }, func() float64 { return loop(tmpfs) })
+	}
+}
+
+// BenchmarkListMany: `ls -l` of the shm folder with 4000 segments against
+// `ipcs -m`; then the cost of one stat with 4000 segments against the
+// same with 10; and the daemon's resident memory.
+func BenchmarkListMany(b *testing.B) {
+	m := mount(b)
+	for i := 0; i < 10; i++ {
+		newSegment(b, newKey(), 4096, 0600)
+	}
+	one := m.Path("shm", keyName(keyNext))
+	statCost := func() float64 {
+		start := time.Now()
+		var st unix.Stat_t
+		for j := 0; j < 2000; j++ {
+			if err := unix.Stat(one, &st); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start).Seconds()
+	}
+	few := statCost()
+	for i := 0; i < 3990; i++ {
+		newSegment(b, newKey(), 4096, 0600)
+	}
+	run := func(name string, args ...string) float64 {
+		start := time.Now()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v: %s", name, err, out)
+		}
+		return time.Since(start).Seconds()
+	}
+	for i := 0; i < b.N; i++ {
+		ratio(b, "ls-l/ipcs-m", func() float64 { return run("ls", "-l", m.Path("shm")) }, func() float64 { return run("ipcs", "-m") })
+		ratio(b, "stat-4000/stat-10", statCost, func() float64 { return few })
+	}
+	b.ReportMetric(float64(daemonRSS(b, m))/(1<<20), "daemon-RSS-MiB")
+	b.Logf("daemon RSS with 4000 segments listed: %.1f MiB", float64(daemonRSS(b, m))/(1<<20))
+}
+
+// daemonRSS is the daemon's resident memory in bytes.
+func daemonRSS(b *testing.B, m *Mount) int {
+	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(s), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+// newSemSetForBench makes a set of one semaphore, removed at the end.
+func newSemSetForBench(b *testing.B, key uint32) {
+	r, _, e := unix.Syscall(unix.SYS_SEMGET, uintptr(int32(key)), 1, uintptr(unix.IPC_CREAT|unix.IPC_EXCL|0600))
+	if e != 0 {
+		b.Fatal(e)
+	}
+	b.Cleanup(func() { unix.Syscall6(unix.SYS_SEMCTL, r, 0, uintptr(unix.IPC_RMID), 0, 0, 0) })
+}
