@@ -138,12 +138,21 @@ func detach(dir string) error {
 }
 
 // unmount ends the mount on a signal: a clean unmount when nothing is
-// busy, otherwise a lazy one, after which the server's loop ends.
+// busy, after which the server's loop ends; otherwise a lazy one at once,
+// and exit: closing /dev/fuse fails whatever callers still wait in the
+// file system (a semop or msgrcv they wait in takes nothing).
 func unmount(server *fuse.Server, dir string) {
-	if err := server.Unmount(); err != nil {
-		if err := detach(dir); err != nil {
-			fmt.Fprintln(os.Stderr, "ipcfs: unmount:", err)
-		}
-		os.Exit(0) // our exit closes /dev/fuse, which fails anything still pending
+	var err error
+	if os.Geteuid() == 0 {
+		err = unix.Unmount(dir, 0)
+	} else {
+		err = runFusermount("-u", "-q", dir)
 	}
+	if err == nil {
+		return
+	}
+	if err := detach(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "ipcfs: unmount:", err)
+	}
+	os.Exit(0)
 }
