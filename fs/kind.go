@@ -48,6 +48,10 @@ func callerCred(ctx context.Context) *sysv.Cred {
 	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
 }
 
+// waitingWriter is a kind whose object files take writes that may wait
+// (msgsnd), and so need an inode per open (see freshGen).
+type waitingWriter interface{ writesWait() }
+
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
 type aliaser interface {
 	// alias returns the node and inode number (0: any) for SUFFIX of o.

@@ -70,7 +70,7 @@ func (d *kindDir) lookupAlias(ctx context.Context, base, suffix string, out *fus
 	if errno != 0 {
 		return nil, errno
 	}
-	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen()})
 	if ga, ok := ops.(fs.NodeGetattrer); ok {
 		var a fuse.AttrOut
 		ga.Getattr(ctx, nil, &a)
@@ -109,7 +109,16 @@ func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut) *fs.
 	out.NodeId = 0
 	out.SetEntryTimeout(objectEntryTimeout)
 	out.SetAttrTimeout(attrTimeout)
-	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino})
+	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen()})
+}
+
+// gen is the generation of a new object inode: fresh for kinds whose
+// writes wait, 0 (one inode per object) otherwise.
+func (d *kindDir) gen() uint64 {
+	if _, ok := d.kind.(waitingWriter); ok {
+		return freshGen()
+	}
+	return 0
 }
 
 // remove is rm and rmdir of an object: IPC_RMID as the caller.

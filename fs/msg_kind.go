@@ -45,6 +45,8 @@ func (msgKind) stat(id int) (object, error) {
 	return queueObject(&q), nil
 }
 
+func (msgKind) writesWait() {}
+
 func (msgKind) idOf(key sysv.Key) (int, error) { return sysv.MsgGet(key, 0) }
 
 func (k msgKind) node(o *object) fs.InodeEmbedder {
