@@ -8,61 +8,77 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Block runs call, a syscall that may block (semop, msgsnd, msgrcv), with
+// maxWaiting bounds the syscalls waiting at once. Each waits on an OS
+// thread of its own, and the Go runtime stops the whole program at 10000
+// threads; callers past the bound wait, interruptibly, for a free slot.
+const maxWaiting = 4096
+
+var waitSlots = make(chan struct{}, maxWaiting)
+
+// Block runs call, a syscall that may wait (semop, msgsnd, msgrcv), with
 // c's identity, so that only the goroutine calling Block waits and ctx can
-// end the wait. call runs on a locked OS thread; when ctx is done, that
-// thread is sent SIGURG (which the Go runtime already expects and ignores),
-// so the syscall returns EINTR and Block returns EINTR too.
+// end the wait: when ctx is done, the thread in the syscall is sent
+// SIGURG (which the Go runtime already expects and ignores), so the
+// syscall returns EINTR and Block returns EINTR too.
 //
 // These syscalls are never restarted after a signal, and the runtime
 // sends SIGURG on its own for preemption, so an EINTR that ctx did not
 // cause is retried: call must recompute any timeout it passes.
+//
+// The call runs on a thread locked to a goroutine that ends without
+// unlocking it, so the runtime ends the thread too: a thousand waiters
+// cost a thousand threads while they wait, and none afterwards, and no
+// thread ever goes back to the pool with a caller's identity.
 func (c *Cred) Block(ctx context.Context, call func() error) error {
-	runtime.LockOSThread()
-	if c.needsSwitch() {
-		if err := c.enter(); err != nil {
-			leave()
-			return err
-		}
-	}
-	tid := unix.Gettid()
-	done := make(chan struct{})
-	go interruptOnCancel(ctx, tid, done)
-
-	var err error
-	for {
-		err = call()
-		if err != unix.EINTR {
-			break
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(done)
-	if !c.needsSwitch() || leave() == nil {
-		runtime.UnlockOSThread()
-	}
-	return err
-}
-
-// interruptOnCancel signals thread tid once ctx is done, and again every
-// millisecond until done is closed: the first signal may land before the
-// thread has entered the syscall.
-func interruptOnCancel(ctx context.Context, tid int, done <-chan struct{}) {
 	select {
-	case <-done:
-		return
+	case waitSlots <- struct{}{}:
+	case <-ctx.Done():
+		return unix.EINTR
+	}
+	defer func() { <-waitSlots }()
+
+	tids := make(chan int, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		if c.needsSwitch() {
+			if err := c.enter(); err != nil {
+				done <- err
+				return
+			}
+		}
+		tids <- unix.Gettid()
+		var err error
+		for {
+			err = call()
+			if err != unix.EINTR || ctx.Err() != nil {
+				break
+			}
+		}
+		done <- err
+	}()
+
+	var tid int
+	select {
+	case tid = <-tids:
+	case err := <-done:
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
 	case <-ctx.Done():
 	}
+	// Signal the thread, and again every millisecond: the first signal
+	// may land before the thread has entered the syscall.
 	pid := unix.Getpid()
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	for {
 		unix.Tgkill(pid, tid, unix.SIGURG)
 		select {
-		case <-done:
-			return
+		case err := <-done:
+			return err
 		case <-t.C:
 		}
 	}

@@ -227,6 +227,12 @@ func MsgSend(ctx context.Context, cred *Cred, id int, mtype int64, data []byte, 
 	if err != unix.EAGAIN || nowait {
 		return err
 	}
+	return msgsndWait(ctx, cred, id, b)
+}
+
+// msgsndWait is the waiting msgsnd, apart so that only it pays for the
+// closure Block keeps (the fast path then allocates nothing).
+func msgsndWait(ctx context.Context, cred *Cred, id int, b []byte) error {
 	return cred.Block(ctx, func() error { return msgsnd(id, b, 0) })
 }
 
@@ -246,16 +252,22 @@ func MsgReceive(ctx context.Context, cred *Cred, id int, mtype int64, buf []byte
 		return err
 	})
 	if err == unix.ENOMSG && !nowait {
-		err = cred.Block(ctx, func() (err error) {
-			n, err = msgrcv(id, b, mtype, 0)
-			return err
-		})
+		n, err = msgrcvWait(ctx, cred, id, b, mtype)
 	}
 	if err != nil {
 		return 0, 0, err
 	}
 	copy(buf, b[mtypeSize:mtypeSize+n])
 	return int64(binary.NativeEndian.Uint64(b)), n, nil
+}
+
+// msgrcvWait is the waiting msgrcv, apart as msgsndWait is.
+func msgrcvWait(ctx context.Context, cred *Cred, id int, b []byte, mtype int64) (n int, err error) {
+	err = cred.Block(ctx, func() (err error) {
+		n, err = msgrcv(id, b, mtype, 0)
+		return err
+	})
+	return n, err
 }
 
 // MsgPeek copies the message at position index (0 the oldest) into buf

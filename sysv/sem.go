@@ -223,6 +223,13 @@ func Semop(ctx context.Context, cred *Cred, id int, ops []SemOp, timeout time.Du
 	if err != unix.EAGAIN || !mayWait {
 		return err
 	}
+	return semopWait(ctx, cred, id, ops, deadline)
+}
+
+// semopWait is the waiting semtimedop, apart so that only it pays for the
+// closure Block keeps (the fast path then allocates nothing). Each try
+// waits only what is left until the deadline (zero: no deadline).
+func semopWait(ctx context.Context, cred *Cred, id int, ops []SemOp, deadline time.Time) error {
 	return cred.Block(ctx, func() error {
 		if deadline.IsZero() {
 			return semtimedop(id, ops, nil)
