@@ -54,11 +54,20 @@ type semopFile struct {
 
 var (
 	_ fs.NodeGetattrer = (*semopFile)(nil)
+	_ fs.NodeSetattrer = (*semopFile)(nil)
 	_ fs.NodeOpener    = (*semopFile)(nil)
 )
 
 func (f *semopFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	return f.set.fileAttr(out)
+}
+
+// Setattr is chmod and chown of the set, as from any of its files.
+func (f *semopFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := semSetPerm(ctx, f.set.id, f.set.kind.readOnly, in); errno != 0 {
+		return errno
+	}
+	return f.Getattr(ctx, fh, out)
 }
 
 func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

@@ -25,7 +25,18 @@ var (
 	_ fs.NodeSetattrer = (*semSetNode)(nil)
 	_ fs.NodeLookuper  = (*semSetNode)(nil)
 	_ fs.NodeReaddirer = (*semSetNode)(nil)
+	_ fs.NodeUnlinker  = (*semSetNode)(nil)
 )
+
+// Unlink is refused: a set's files are its semaphores, which come and go
+// only with the set (without this, go-fuse would answer success and the
+// file would come back at the next lookup).
+func (n *semSetNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	if _, errno := n.stat(); errno != 0 {
+		return errno
+	}
+	return syscall.EPERM
+}
 
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
 	s, err := sysv.SemStat(n.id)
@@ -93,15 +104,20 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 		ops, ino = &semFile{set: n, num: int(num)}, inoSemBase|uint64(n.id)<<16|num
 	}
-	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	// Files that take writes get an inode per lookup, never cached, so
+	// a semop that waits holds no lock another open needs (see freshGen).
+	// status, read-only, is cached.
+	gen, timeout := uint64(0), fixedTimeout
+	if name != "status" {
+		gen, timeout = freshGen(), 0
+	}
+	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: gen})
 	if ga, ok := child.Operations().(fs.NodeGetattrer); ok {
 		var a fuse.AttrOut
 		ga.Getattr(ctx, nil, &a)
 		out.Attr = a.Attr
 	}
-	// A set's files live exactly as long as the set, whose own entry is
-	// never cached, so theirs may be.
-	out.SetEntryTimeout(fixedTimeout)
+	out.SetEntryTimeout(timeout)
 	out.SetAttrTimeout(attrTimeout)
 	return child, 0
 }

@@ -114,6 +114,12 @@ func (u *Undo) saveLocked() {
 		}
 		saved = append(saved, s)
 	}
+	if len(saved) == 0 {
+		// Nothing to take over: no file, rather than one left behind in
+		// /run for every mountpoint ever used.
+		os.Remove(u.path)
+		return
+	}
 	b, _ := json.Marshal(saved)
 	tmp := u.path + ".tmp"
 	if os.WriteFile(tmp, b, 0600) == nil {

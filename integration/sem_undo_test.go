@@ -1,0 +1,299 @@
+package integration
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tests of `undo`: what a process takes or gives with undo through the
+// mount is reversed when that process ends, by any means, exactly as the
+// kernel's SEM_UNDO reverses it for a process that makes the semop itself
+// (exit_sem: value + adjustment, clamped to 0..SEMVMX). Each case runs
+// twice: through the mount, and with semtool making the semop directly
+// with SEM_UNDO on a twin set; the values are compared at each step.
+
+// semUndoHolder is bash writing each text to its path through the mount
+// (one write(2) each, by the shell itself), printing 0 when all worked,
+// then waiting for the end of its stdin.
+func semUndoHolder(t testing.TB, writes ...[2]string) *semProc {
+	t.Helper()
+	script := "ok=0\n"
+	for _, w := range writes {
+		script += fmt.Sprintf("echo %s > %s || ok=1\n", shQuote(w[1]), shQuote(w[0]))
+	}
+	script += "echo $ok\nread -r _ || true\n"
+	p := semBash(t, script)
+	if e := p.errnoLine(t); e != 0 {
+		t.Fatalf("writes %v through the mount failed", writes)
+	}
+	return p
+}
+
+// semUndoTwin is semtool making ops directly as one semop (SEM_UNDO where
+// an op says u), holding until the end of its stdin.
+func semUndoTwin(t testing.TB, id int, ops ...string) *semProc {
+	t.Helper()
+	p := semTool(t, append(append([]string{"op", strconv.Itoa(id)}, ops...), "-hold")...)
+	if e := p.errnoLine(t); e != 0 {
+		t.Fatalf("semop %v directly: %v", ops, e)
+	}
+	return p
+}
+
+// semEnd ends a holder: normally (end of stdin) or by a signal.
+func semEnd(t testing.TB, p *semProc, sig syscall.Signal) {
+	t.Helper()
+	if sig == 0 {
+		p.release()
+		p.mustSucceed(t)
+		return
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.wait(t); err == nil {
+		t.Errorf("%v exited 0 after %v", p.cmd.Args, sig)
+	}
+}
+
+// semSameVals fails unless the two sets hold the same values.
+func semSameVals(t testing.TB, what string, id, twin int) []int {
+	t.Helper()
+	got, want := semVals(t, id), semVals(t, twin)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: values %v through the mount, %v directly", what, got, want)
+	}
+	return want
+}
+
+// semPollVals waits until set id holds want: undo through the mount is
+// applied once the daemon sees the process end, a moment after.
+func semPollVals(t testing.TB, what string, id int, want []int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := semVals(t, id)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: values %v through the mount, %v directly (waited for the undo)", what, got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSemUndoOnExit: a P with undo is reversed when its writer ends:
+// normally, by SIGTERM, by SIGKILL; a separate program (/bin/echo, a C
+// program) is reversed as soon as it exits.
+func TestSemUndoOnExit(t *testing.T) {
+	m := mount(t)
+	for _, c := range []struct {
+		name string
+		sig  syscall.Signal
+	}{{"exit", 0}, {"SIGTERM", syscall.SIGTERM}, {"SIGKILL", syscall.SIGKILL}} {
+		t.Run(c.name, func(t *testing.T) {
+			k, kt := newKey(), newKey()
+			id, twin := semNew(t, k, 2, 0600), semNew(t, kt, 2, 0600)
+			semSetVals(t, id, 3, 1)
+			semSetVals(t, twin, 3, 1)
+			dir := m.Path("sem", keyName(k))
+			h := semUndoHolder(t, [2]string{dir + "/0", "-1 undo"}, [2]string{dir + "/1", "+4 undo"})
+			d := semUndoTwin(t, twin, "0:-1:u", "1:4:u")
+			semSameVals(t, "while the writers live", id, twin)
+			if v := semVals(t, id); !slices.Equal(v, []int{2, 5}) {
+				t.Errorf("while the writer lives: %v, want [2 5]", v)
+			}
+			semEnd(t, h, c.sig)
+			semEnd(t, d, c.sig)
+			semPollVals(t, "after the end", id, semVals(t, twin))
+			if v := semVals(t, twin); !slices.Equal(v, []int{3, 1}) {
+				t.Errorf("the kernel's twin after the end: %v, want [3 1]", v)
+			}
+		})
+	}
+
+	t.Run("separate programs", func(t *testing.T) {
+		k, kt := newKey(), newKey()
+		id, twin := semNew(t, k, 1, 0600), semNew(t, kt, 1, 0600)
+		semSetVals(t, id, 5)
+		semSetVals(t, twin, 5)
+		p := m.Path("sem", keyName(k), "0")
+		mustSh(t, "/bin/echo '-2 undo' > "+p)
+		runC(t, "semtool", "op", strconv.Itoa(twin), "0:-2:u")
+		semPollVals(t, "/bin/echo -2 undo", id, semVals(t, twin))
+		w := semTool(t, "write", p, "-3 undo")
+		if e := w.errnoLine(t); e != 0 {
+			t.Fatalf("semtool write -3 undo: %v", e)
+		}
+		w.mustSucceed(t)
+		runC(t, "semtool", "op", strconv.Itoa(twin), "0:-3:u")
+		semPollVals(t, "semtool write -3 undo", id, semVals(t, twin))
+		if v := semVal(t, twin, 0); v != 5 {
+			t.Errorf("the twin ends at %d, want 5", v)
+		}
+	})
+}
+
+// TestSemUndoClamp: the reversal is clamped to 0..SEMVMX when others
+// changed the value meanwhile, as exit_sem clamps it.
+func TestSemUndoClamp(t *testing.T) {
+	m := mount(t)
+	for _, c := range []struct {
+		name        string
+		init        int
+		text, op    string
+		other       int16 // a plain semop by another process meanwhile
+		final       int   // what the kernel ends with
+		beforeFinal int
+	}{
+		{"+2 undo, 2 taken meanwhile", 1, "+2 undo", "0:2:u", -2, 0, 1},
+		{"+2 undo, 1 taken meanwhile", 0, "+2 undo", "0:2:u", -1, 0, 1},
+		{"+2 undo, nothing taken", 0, "+2 undo", "0:2:u", 0, 0, 2},
+		{"-2 undo, raised to 32766 meanwhile", 2, "-2 undo", "0:-2:u", 32766, 32767, 32766},
+		{"-1 undo, raised meanwhile", 1, "-1 undo", "0:-1:u", 100, 101, 100},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k, kt := newKey(), newKey()
+			id, twin := semNew(t, k, 1, 0600), semNew(t, kt, 1, 0600)
+			semSetVals(t, id, c.init)
+			semSetVals(t, twin, c.init)
+			h := semUndoHolder(t, [2]string{m.Path("sem", keyName(k), "0"), c.text})
+			d := semUndoTwin(t, twin, c.op)
+			if c.other != 0 {
+				semMustOp(t, id, semBuf{0, c.other, 0})
+				semMustOp(t, twin, semBuf{0, c.other, 0})
+			}
+			if v := semSameVals(t, "before the end", id, twin); v[0] != c.beforeFinal {
+				t.Errorf("before the end: %v, want %d", v, c.beforeFinal)
+			}
+			semEnd(t, d, 0)
+			if v := semVal(t, twin, 0); v != c.final {
+				t.Errorf("the kernel's twin ends at %d, want %d", v, c.final)
+			}
+			semEnd(t, h, 0)
+			semPollVals(t, "after the end", id, semVals(t, twin))
+		})
+	}
+}
+
+// TestSemUndoSetvalClears: `=N` drops every recorded adjustment of that
+// semaphore, as SETVAL drops the kernel's; the other semaphores' stay.
+func TestSemUndoSetvalClears(t *testing.T) {
+	m := mount(t)
+	k, kt := newKey(), newKey()
+	id, twin := semNew(t, k, 2, 0600), semNew(t, kt, 2, 0600)
+	semSetVals(t, id, 5, 5)
+	semSetVals(t, twin, 5, 5)
+	dir := m.Path("sem", keyName(k))
+	h := semUndoHolder(t, [2]string{dir + "/0", "-1 undo"}, [2]string{dir + "/semop", "0:-1 1:-1 undo"})
+	d := semUndoTwin(t, twin, "0:-1:u", "0:-1:u", "1:-1:u")
+	semSameVals(t, "after the takes", id, twin)
+	// Another process sets semaphore 0: through the mount, and directly.
+	mustSh(t, "echo =10 > "+dir+"/0")
+	semSetVals(t, twin, 10)
+	semSameVals(t, "after =10", id, twin)
+	semEnd(t, d, 0)
+	semEnd(t, h, syscall.SIGKILL)
+	want := semVals(t, twin)
+	if !slices.Equal(want, []int{10, 5}) {
+		t.Errorf("the kernel's twin ends at %v, want [10 5]", want)
+	}
+	// Semaphore 1 coming back to 5 shows the undo was applied; semaphore
+	// 0 must have kept the 10 it was set to.
+	semPollVals(t, "after the end", id, want)
+
+	// =N through the mount is a SETVAL: it clears the kernel's own
+	// SEM_UNDO record of a process that made its semop directly.
+	semSetVals(t, id, 5, 5)
+	semSetVals(t, twin, 5, 5)
+	d1 := semUndoTwin(t, id, "0:-1:u", "1:-1:u")
+	d2 := semUndoTwin(t, twin, "0:-1:u", "1:-1:u")
+	semMustWrite(t, dir+"/0", "=10")
+	semSetVals(t, twin, 10)
+	semEnd(t, d1, 0)
+	semEnd(t, d2, 0)
+	if v := semSameVals(t, "a direct SEM_UNDO after =10 through the mount", id, twin); !slices.Equal(v, []int{10, 5}) {
+		t.Errorf("the kernel's twin ends at %v, want [10 5]", v)
+	}
+}
+
+// TestSemUndoAccumulates: several writes with undo by one process add up
+// to one adjustment per semaphore, as the kernel's semadj does; writes
+// without undo are not reversed.
+func TestSemUndoAccumulates(t *testing.T) {
+	m := mount(t)
+	k, kt := newKey(), newKey()
+	id, twin := semNew(t, k, 2, 0600), semNew(t, kt, 2, 0600)
+	semSetVals(t, id, 5, 0)
+	semSetVals(t, twin, 5, 0)
+	dir := m.Path("sem", keyName(k))
+	h := semUndoHolder(t,
+		[2]string{dir + "/0", "-1 undo"}, [2]string{dir + "/0", "-1 undo nowait"}, [2]string{dir + "/0", "+1 undo"},
+		[2]string{dir + "/0", "-1"}, [2]string{dir + "/1", "0 undo timeout=1s nowait"}, [2]string{dir + "/semop", "0:-1 1:+1 undo"},
+		[2]string{dir + "/1", "+3"})
+	d := semUndoTwin(t, twin, "0:-1:u", "0:-1:un", "0:1:u", "0:-1", "1:0:un", "0:-1:u", "1:1:u", "1:3")
+	if v := semSameVals(t, "while they live", id, twin); !slices.Equal(v, []int{2, 4}) {
+		t.Errorf("while they live: %v, want [2 4]", v)
+	}
+	semEnd(t, d, 0)
+	semEnd(t, h, 0)
+	want := semVals(t, twin)
+	if !slices.Equal(want, []int{4, 3}) {
+		t.Errorf("the kernel's twin ends at %v, want [4 3]", want)
+	}
+	semPollVals(t, "after the end", id, want)
+}
+
+// TestSemUndoThread: undo belongs to the process, not to the thread that
+// wrote: a writing thread that ends reverses nothing; its process's end
+// does.
+func TestSemUndoThread(t *testing.T) {
+	m := mount(t)
+	k, kt := newKey(), newKey()
+	id, twin := semNew(t, k, 1, 0600), semNew(t, kt, 1, 0600)
+	semSetVals(t, id, 3)
+	semSetVals(t, twin, 3)
+	h := semTool(t, "thread-write", m.Path("sem", keyName(k), "0"), "-1 undo")
+	if e := h.errnoLine(t); e != 0 {
+		t.Fatalf("the thread's write: %v", e)
+	}
+	d := semUndoTwin(t, twin, "0:-1:u")
+	// The thread has ended; the process lives on and keeps what it took.
+	time.Sleep(300 * time.Millisecond)
+	semSameVals(t, "after the writing thread ended", id, twin)
+	semEnd(t, h, 0)
+	semEnd(t, d, 0)
+	semPollVals(t, "after the process ended", id, semVals(t, twin))
+	if v := semVal(t, twin, 0); v != 3 {
+		t.Errorf("the kernel's twin ends at %d, want 3", v)
+	}
+}
+
+// TestSemUndoSetRemoved: the undo of a set that was removed meanwhile
+// touches nothing, not even a new set made under the same key.
+func TestSemUndoSetRemoved(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	semSetVals(t, id, 3)
+	// A second semaphore in another set shows when the undo was applied.
+	kw := newKey()
+	idw := semNew(t, kw, 1, 0600)
+	h := semUndoHolder(t, [2]string{m.Path("sem", keyName(k), "0"), "-1 undo"}, [2]string{m.Path("sem", keyName(kw), "0"), "+1 undo"})
+	if err := syscall.Rmdir(m.Path("sem", keyName(k))); err != nil {
+		t.Fatal(err)
+	}
+	id2 := semNew(t, k, 1, 0600)
+	semSetVals(t, id2, 7)
+	semEnd(t, h, 0)
+	semPollVals(t, "the other set's undo", idw, []int{0})
+	time.Sleep(100 * time.Millisecond) // the same process's other adjustment
+	if v := semVal(t, id2, 0); v != 7 {
+		t.Errorf("the new set under the same key: %d, want 7 untouched", v)
+	}
+}
