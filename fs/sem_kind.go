@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -67,7 +68,8 @@ func (k semKind) node(o *object) fs.InodeEmbedder {
 // create takes KEY NSEMS [MODE].
 func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
 	a, errno := parseCreate(w, true)
-	if errno != 0 || a.n > 1<<31-1 {
+	// NSEMS is a count: no K, M or G.
+	if errno != 0 || a.n > 1<<31-1 || strings.Trim(w[1], "0123456789") != "" {
 		return object{}, syscall.EINVAL
 	}
 	var id int
