@@ -41,6 +41,11 @@ func main() {
 }
 
 func run(c *config) error {
+	// Caught from the start: a signal that comes while the mount is being
+	// made must not kill the daemon with the mount up and nobody serving
+	// it (a dead mount), but unmount it and exit 0 like any other.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if c.ipcNS != "" {
 		if err := enterIPCNamespace(c.ipcNS); err != nil {
 			return err
@@ -57,14 +62,17 @@ func run(c *config) error {
 	if err != nil {
 		return fmt.Errorf("undo records %s: %w", undoFile, err)
 	}
+	select {
+	case <-sig:
+		return nil // asked to stop before anything was mounted
+	default:
+	}
 	server, err := fs.Mount(c.mountpoint, root, mountOptions(c))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
 	notifyReady()
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		<-sig
 		unmount(server, c.mountpoint)
