@@ -93,6 +93,10 @@ func mountOptions(c *config) *fs.Options {
 		Name:       "ipcfs",
 		// 1 MiB requests: the most the kernel sends at once.
 		MaxWrite: fuse.MAX_KERNEL_WRITE,
+		// Replies are written, not spliced: a 1 MiB reply and its header
+		// do not fit the largest pipe, and every attempt would fail (and
+		// log) before falling back.
+		DisableSplice: true,
 		// O_TRUNC arrives with the open instead of as a separate setattr;
 		// and no object has set-id bits or capabilities to strip on a
 		// write, so the kernel need not ask (a getxattr and a getattr
