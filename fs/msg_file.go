@@ -15,12 +15,19 @@ import (
 // message, a read receives one whole message, like a FIFO.
 type queueNode struct {
 	fs.Inode
+	xattrView
 	id       int
 	readOnly bool
 	// mtype is the alias's T: the type sent, and the msgtyp received
 	// (negative: the lowest type up to |T|). 0 sends type 1 and
 	// receives any type.
 	mtype int64
+}
+
+func newQueueNode(id int, readOnly bool, mtype int64) *queueNode {
+	n := &queueNode{id: id, readOnly: readOnly, mtype: mtype}
+	n.list = n.xattrs
+	return n
 }
 
 var (

@@ -50,7 +50,7 @@ func (msgKind) writesWait() {}
 func (msgKind) idOf(key sysv.Key) (int, error) { return sysv.MsgGet(key, 0) }
 
 func (k msgKind) node(o *object) fs.InodeEmbedder {
-	return &queueNode{id: o.id, readOnly: k.readOnly}
+	return newQueueNode(o.id, k.readOnly, 0)
 }
 
 // alias resolves the part after the colon of NAME:T or NAME:peek.
@@ -66,7 +66,7 @@ func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, sysc
 	if t > -1<<19 && t < 1<<19 {
 		ino = inoMsgTypedBase | uint64(o.id)<<20 | uint64(t)&(1<<20-1)
 	}
-	return &queueNode{id: o.id, readOnly: k.readOnly, mtype: t}, ino, 0
+	return newQueueNode(o.id, k.readOnly, t), ino, 0
 }
 
 // create takes KEY [MODE].

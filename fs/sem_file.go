@@ -10,30 +10,47 @@ import (
 	"github.com/ipcfs/ipcfs/sysv"
 )
 
-// semFile is sem/NAME/K: reading gives the value, a write performs one
-// operation on semaphore K (see parseSemWrite).
-type semFile struct {
+// setFile is what the files of a set share: the set's owner and mode,
+// which chmod and chown change (IPC_SET on the set).
+type setFile struct {
 	fs.Inode
 	set *semSetNode
-	num int
 }
 
 var (
-	_ fs.NodeGetattrer = (*semFile)(nil)
-	_ fs.NodeSetattrer = (*semFile)(nil)
-	_ fs.NodeOpener    = (*semFile)(nil)
+	_ fs.NodeGetattrer = (*setFile)(nil)
+	_ fs.NodeSetattrer = (*setFile)(nil)
 )
 
-func (f *semFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (f *setFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	return f.set.fileAttr(out)
 }
 
-func (f *semFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+func (f *setFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if errno := semSetPerm(ctx, f.set.id, f.set.kind.readOnly, in); errno != 0 {
 		return errno
 	}
 	return f.Getattr(ctx, fh, out)
 }
+
+// semFile is sem/NAME/K: reading gives the value, a write performs one
+// operation on semaphore K (see parseSemWrite).
+type semFile struct {
+	setFile
+	xattrView
+	num int
+}
+
+func newSemFile(set *semSetNode, num int) *semFile {
+	f := &semFile{setFile: setFile{set: set}, num: num}
+	f.list = f.xattrs
+	return f
+}
+
+var (
+	_ fs.NodeOpener     = (*semFile)(nil)
+	_ fs.NodeGetxattrer = (*semFile)(nil)
+)
 
 func (f *semFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {
@@ -47,28 +64,9 @@ func (f *semFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32
 
 // semopFile is sem/NAME/semop: a write performs several operations as
 // one atomic semop (see parseSemopWrite); reading shows the values.
-type semopFile struct {
-	fs.Inode
-	set *semSetNode
-}
+type semopFile struct{ setFile }
 
-var (
-	_ fs.NodeGetattrer = (*semopFile)(nil)
-	_ fs.NodeSetattrer = (*semopFile)(nil)
-	_ fs.NodeOpener    = (*semopFile)(nil)
-)
-
-func (f *semopFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return f.set.fileAttr(out)
-}
-
-// Setattr is chmod and chown of the set, as from any of its files.
-func (f *semopFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := semSetPerm(ctx, f.set.id, f.set.kind.readOnly, in); errno != 0 {
-		return errno
-	}
-	return f.Getattr(ctx, fh, out)
-}
+var _ fs.NodeOpener = (*semopFile)(nil)
 
 func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {

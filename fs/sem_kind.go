@@ -62,7 +62,9 @@ func (semKind) stat(id int) (object, error) {
 func (semKind) idOf(key sysv.Key) (int, error) { return sysv.SemGet(key, 0, 0) }
 
 func (k semKind) node(o *object) fs.InodeEmbedder {
-	return &semSetNode{id: o.id, kind: k}
+	n := &semSetNode{id: o.id, kind: k}
+	n.list = n.xattrs
+	return n
 }
 
 // create takes KEY NSEMS [MODE].

@@ -16,6 +16,7 @@ import (
 // semop (atomic multi-operation writes) and status.
 type semSetNode struct {
 	fs.Inode
+	xattrView
 	id   int
 	kind semKind
 }
@@ -94,7 +95,7 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	var ino uint64
 	switch name {
 	case "semop":
-		ops, ino = &semopFile{set: n}, inoSemOpBase|uint64(n.id)<<16
+		ops, ino = &semopFile{setFile{set: n}}, inoSemOpBase|uint64(n.id)<<16
 	case "status":
 		ops, ino = &textFile{render: n.status}, inoSemStatBase|uint64(n.id)<<16
 	default:
@@ -102,7 +103,7 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		if err != nil || strconv.FormatUint(num, 10) != name || int(num) >= s.Nsems {
 			return nil, syscall.ENOENT
 		}
-		ops, ino = &semFile{set: n, num: int(num)}, inoSemBase|uint64(n.id)<<16|num
+		ops, ino = newSemFile(n, int(num)), inoSemBase|uint64(n.id)<<16|num
 	}
 	// Files that take writes get an inode per lookup, never cached, so
 	// a semop that waits holds no lock another open needs (see freshGen).

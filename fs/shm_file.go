@@ -19,6 +19,7 @@ import (
 // the permission) and its release detaches it.
 type segmentNode struct {
 	fs.Inode
+	xattrView
 	id       int
 	readOnly bool
 }

@@ -44,7 +44,9 @@ func (shmKind) stat(id int) (object, error) {
 func (shmKind) idOf(key sysv.Key) (int, error) { return sysv.ShmGet(key, 0, 0) }
 
 func (k shmKind) node(o *object) fs.InodeEmbedder {
-	return &segmentNode{id: o.id, readOnly: k.readOnly}
+	n := &segmentNode{id: o.id, readOnly: k.readOnly}
+	n.list = n.xattrs
+	return n
 }
 
 // create takes KEY SIZE [MODE].

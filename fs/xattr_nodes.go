@@ -12,19 +12,44 @@ import (
 // The user.ipc.* attributes of each kind of object node. Reading them
 // never attaches a segment: they come from IPC_STAT, semctl and /proc.
 
-type xattrNode interface {
-	fs.NodeGetxattrer
-	fs.NodeListxattrer
-	fs.NodeSetxattrer
-	fs.NodeRemovexattrer
+// xattrView answers the xattr calls of a node from its attribute list;
+// each node embeds one and sets list to its own xattrs method.
+type xattrView struct {
+	// list returns the node's attributes; name is the one asked for
+	// ("" when listing), for attributes that cost to compute.
+	list func(name string) ([]xattr, syscall.Errno)
 }
 
 var (
-	_ xattrNode = (*segmentNode)(nil)
-	_ xattrNode = (*semSetNode)(nil)
-	_ xattrNode = (*semFile)(nil)
-	_ xattrNode = (*queueNode)(nil)
+	_ fs.NodeGetxattrer    = (*xattrView)(nil)
+	_ fs.NodeListxattrer   = (*xattrView)(nil)
+	_ fs.NodeSetxattrer    = (*xattrView)(nil)
+	_ fs.NodeRemovexattrer = (*xattrView)(nil)
 )
+
+func (v *xattrView) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	l, errno := v.list(attr)
+	if errno != 0 {
+		return 0, errno
+	}
+	return getXattr(l, attr, dest)
+}
+
+func (v *xattrView) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	l, errno := v.list("")
+	if errno != 0 {
+		return 0, errno
+	}
+	return listXattr(l, dest)
+}
+
+func (v *xattrView) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return setXattr(attr)
+}
+
+func (v *xattrView) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	return setXattr(attr)
+}
 
 func (n *segmentNode) xattrs(name string) ([]xattr, syscall.Errno) {
 	s, errno := n.stat()
@@ -40,31 +65,7 @@ func (n *segmentNode) xattrs(name string) ([]xattr, syscall.Errno) {
 	return segmentXattrs(&s, attached), 0
 }
 
-func (n *segmentNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs(attr)
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(l, attr, dest)
-}
-
-func (n *segmentNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs("")
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(l, dest)
-}
-
-func (n *segmentNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (n *segmentNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (n *semSetNode) xattrs() ([]xattr, syscall.Errno) {
+func (n *semSetNode) xattrs(string) ([]xattr, syscall.Errno) {
 	s, errno := n.stat()
 	if errno != 0 {
 		return nil, errno
@@ -72,32 +73,8 @@ func (n *semSetNode) xattrs() ([]xattr, syscall.Errno) {
 	return semSetXattrs(&s), 0
 }
 
-func (n *semSetNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(l, attr, dest)
-}
-
-func (n *semSetNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(l, dest)
-}
-
-func (n *semSetNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (n *semSetNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return setXattr(attr)
-}
-
 // A semaphore's attributes: its set's ipc_perm and its own four values.
-func (f *semFile) xattrs() ([]xattr, syscall.Errno) {
+func (f *semFile) xattrs(string) ([]xattr, syscall.Errno) {
 	s, errno := f.set.stat()
 	if errno != 0 {
 		return nil, errno
@@ -119,58 +96,10 @@ func (f *semFile) xattrs() ([]xattr, syscall.Errno) {
 	), 0
 }
 
-func (f *semFile) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	l, errno := f.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(l, attr, dest)
-}
-
-func (f *semFile) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	l, errno := f.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(l, dest)
-}
-
-func (f *semFile) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (f *semFile) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (n *queueNode) xattrs() ([]xattr, syscall.Errno) {
+func (n *queueNode) xattrs(string) ([]xattr, syscall.Errno) {
 	q, err := sysv.MsgStat(n.id)
 	if err != nil {
 		return nil, goneErrno(err)
 	}
 	return queueXattrs(&q), 0
-}
-
-func (n *queueNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(l, attr, dest)
-}
-
-func (n *queueNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	l, errno := n.xattrs()
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(l, dest)
-}
-
-func (n *queueNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return setXattr(attr)
-}
-
-func (n *queueNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return setXattr(attr)
 }
