@@ -123,6 +123,9 @@ func mountOptions(c *config) *fs.Options {
 // left by a daemon that crashed ("transport endpoint is not connected").
 func prepareMountpoint(dir string) error {
 	fi, err := os.Stat(dir)
+	if err == nil && deadMount(dir) {
+		err = syscall.ENOTCONN
+	}
 	if errors.Is(err, syscall.ENOTCONN) {
 		if err := detach(dir); err != nil {
 			return fmt.Errorf("clearing the dead mount on %s: %w", dir, err)
@@ -138,6 +141,15 @@ func prepareMountpoint(dir string) error {
 		return fmt.Errorf("%s: %w", dir, syscall.ENOTDIR)
 	}
 	return err
+}
+
+// deadMount reports whether dir is the root of a FUSE mount whose daemon
+// is gone. stat(2) cannot tell: the kernel answers it from the root's
+// cached attributes (kept for an hour) without asking the daemon, where
+// statfs(2) always asks, and fails with ENOTCONN when nobody is there.
+func deadMount(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == unix.ENOTCONN
 }
 
 // detach lazily unmounts dir: mounted files still open stay usable until
