@@ -72,6 +72,7 @@ func run(c *config) error {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
 	notifyReady()
+	go returnIdleMemory()
 
 	go func() {
 		<-sig
