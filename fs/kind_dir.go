@@ -7,6 +7,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
 )
 
 // kindDir is shm/, sem/ or msg/: the objects of one kind, listed afresh
@@ -94,6 +95,24 @@ func (d *kindDir) find(name string) (object, syscall.Errno) {
 		if id, err = d.kind.idOf(ref.key); err != nil {
 			return object{}, goneErrno(err)
 		}
+	}
+	o, err := d.kind.stat(id)
+	if err != nil {
+		return object{}, goneErrno(err)
+	}
+	return o, 0
+}
+
+// findKey resolves a key in any spelling create takes (decimal too),
+// for remove: file names stay hex, as listed.
+func (d *kindDir) findKey(s string) (object, syscall.Errno) {
+	key, err := sysv.ParseKey(s)
+	if err != nil || key == sysv.Private {
+		return object{}, syscall.ENOENT
+	}
+	id, err := d.kind.idOf(key)
+	if err != nil {
+		return object{}, goneErrno(err)
 	}
 	o, err := d.kind.stat(id)
 	if err != nil {

@@ -113,6 +113,9 @@ func (d *kindDir) removeAll(cred *sysv.Cred, names []string) error {
 	ids := make([]int, 0, len(names))
 	for _, name := range names {
 		o, errno := d.find(name)
+		if errno == syscall.ENOENT {
+			o, errno = d.findKey(name) // a key spelled as create takes it
+		}
 		if errno != 0 {
 			return errno
 		}
