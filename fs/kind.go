@@ -48,9 +48,11 @@ func callerCred(ctx context.Context) *sysv.Cred {
 	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
 }
 
-// waitingWriter is a kind whose object files take writes that may wait
-// (msgsnd), and so need an inode per open (see freshGen).
-type waitingWriter interface{ writesWait() }
+// inodePerOpener is a kind whose object files need an inode per open:
+// for writes that may wait (msgsnd, see freshGen), or for reads passed
+// through to the kernel, which allows no other kind of open on the same
+// inode.
+type inodePerOpener interface{ inodePerOpen() bool }
 
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
 type aliaser interface {

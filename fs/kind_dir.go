@@ -131,10 +131,10 @@ func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut) *fs.
 	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen()})
 }
 
-// gen is the generation of a new object inode: fresh for kinds whose
-// writes wait, 0 (one inode per object) otherwise.
+// gen is the generation of a new object inode: fresh for kinds that need
+// an inode per open, 0 (one inode per object) otherwise.
 func (d *kindDir) gen() uint64 {
-	if _, ok := d.kind.(waitingWriter); ok {
+	if k, ok := d.kind.(inodePerOpener); ok && k.inodePerOpen() {
 		return freshGen()
 	}
 	return 0

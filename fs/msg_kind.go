@@ -45,7 +45,7 @@ func (msgKind) stat(id int) (object, error) {
 	return queueObject(&q), nil
 }
 
-func (msgKind) writesWait() {}
+func (msgKind) inodePerOpen() bool { return true }
 
 func (msgKind) idOf(key sysv.Key) (int, error) { return sysv.MsgGet(key, 0) }
 

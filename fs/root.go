@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -26,7 +27,17 @@ type Root struct {
 	fs.Inode
 	opts Options
 	undo *sysv.Undo // semop undo records kept for the callers' processes
+	// passthrough is set once the kernel has shown it takes backing files
+	// from this daemon: then read-only opens of segments are served by the
+	// kernel from the segment's own file.
+	passthrough atomic.Bool
 }
+
+// EnablePassthrough lets read-only opens of segments use FUSE
+// passthrough. Call it only once the server has registered a backing
+// file successfully: a handle that asks for passthrough and does not get
+// it would be served from the page cache, possibly stale.
+func (r *Root) EnablePassthrough() { r.passthrough.Store(true) }
 
 // NewRoot returns the root node of an ipcfs mount. It takes over the undo
 // records a previous daemon left in opts.UndoFile.
@@ -72,7 +83,7 @@ func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut)
 
 func (r *Root) OnAdd(ctx context.Context) {
 	ro := r.opts.ReadOnly
-	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
+	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro, passthrough: &r.passthrough}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
 	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
 	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
 	r.AddChild("limits", r.NewPersistentInode(ctx, &textFile{render: renderLimits}, fs.StableAttr{Ino: inoLimits}), false)

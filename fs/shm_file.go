@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -20,8 +21,9 @@ import (
 type segmentNode struct {
 	fs.Inode
 	xattrView
-	id       int
-	readOnly bool
+	id          int
+	readOnly    bool
+	passthrough *atomic.Bool
 }
 
 var (
@@ -99,17 +101,30 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	}
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	h := &segmentHandle{mem: mem, file: openBacking(mem, writable), writable: writable}
+	if !writable && h.file != nil && n.passthrough.Load() {
+		// The kernel reads (and maps) the segment's file itself.
+		return &passthroughSegment{h}, 0, 0
+	}
 	return h, fuse.FOPEN_DIRECT_IO, 0
 }
+
+// passthroughSegment is a read-only open served by the kernel from the
+// segment's file (FUSE passthrough): reads at the speed of the shmem file
+// system, and a shared read-only mapping that is the segment's own pages.
+// Its inode is its own (see shmKind.inodePerOpen): the kernel allows no
+// other kind of open on an inode open in passthrough. Writable opens stay
+// direct I/O through the daemon, which cuts every write at the segment's
+// size; a passthrough write would grow the file.
+type passthroughSegment struct{ *segmentHandle }
+
+var _ fs.FilePassthroughFder = (*passthroughSegment)(nil)
+
+func (p *passthroughSegment) PassthroughFd() (int, bool) { return int(p.file.Fd()), true }
 
 // segmentHandle is one open of a segment: its own attachment, and, where
 // the daemon may open it, the segment's file in the kernel's hidden shmem
 // file system. Copying through the file costs no page mapping in the
 // daemon, where a fresh attachment must map every page it touches.
-//
-// (FUSE passthrough to that file cannot be used: the kernel refuses a
-// non-passthrough open of an inode open in passthrough, and a writable
-// passthrough would let writes grow the segment's file past its size.)
 type segmentHandle struct {
 	mem      []byte
 	file     *os.File // nil: copy through mem instead

@@ -4,10 +4,17 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
+	"sync/atomic"
 )
 
 // shmKind is shm/: shared memory segments as regular files.
-type shmKind struct{ readOnly bool }
+type shmKind struct {
+	readOnly    bool
+	passthrough *atomic.Bool // see Root.passthrough
+}
+
+// inodePerOpen: with passthrough, a read-only open's inode is its own.
+func (k shmKind) inodePerOpen() bool { return k.passthrough.Load() }
 
 func segmentObject(s *sysv.Segment) object {
 	o := object{id: s.ID, key: s.Perm.Key}
@@ -44,7 +51,7 @@ func (shmKind) stat(id int) (object, error) {
 func (shmKind) idOf(key sysv.Key) (int, error) { return sysv.ShmGet(key, 0, 0) }
 
 func (k shmKind) node(o *object) fs.InodeEmbedder {
-	n := &segmentNode{id: o.id, readOnly: k.readOnly}
+	n := &segmentNode{id: o.id, readOnly: k.readOnly, passthrough: k.passthrough}
 	n.list = n.xattrs
 	return n
 }

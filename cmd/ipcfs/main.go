@@ -71,6 +71,9 @@ func run(c *config) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
+	if passthroughWorks(server) {
+		root.EnablePassthrough()
+	}
 	notifyReady()
 	go returnIdleMemory()
 
