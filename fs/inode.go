@@ -1,9 +1,11 @@
 package fs
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
+	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
 )
@@ -83,3 +85,16 @@ var inodeGen atomic.Uint64
 
 // freshGen is a generation no inode has had.
 func freshGen() uint64 { return inodeGen.Add(1) }
+
+// entry fills a lookup's answer for child from its own Getattr, with the
+// entry and attribute lifetimes given, and returns child.
+func entry(ctx context.Context, child *fs.Inode, out *fuse.EntryOut, entryTTL, attrTTL time.Duration) *fs.Inode {
+	if ga, ok := child.Operations().(fs.NodeGetattrer); ok {
+		var a fuse.AttrOut
+		ga.Getattr(ctx, nil, &a)
+		out.Attr = a.Attr
+	}
+	out.SetEntryTimeout(entryTTL)
+	out.SetAttrTimeout(attrTTL)
+	return child
+}

@@ -38,14 +38,7 @@ func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrO
 
 func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	if c := d.controls[name]; c != nil {
-		if ga, ok := c.Operations().(fs.NodeGetattrer); ok {
-			var a fuse.AttrOut
-			ga.Getattr(ctx, nil, &a)
-			out.Attr = a.Attr
-		}
-		out.SetEntryTimeout(fixedTimeout)
-		out.SetAttrTimeout(fixedTimeout)
-		return c, 0
+		return entry(ctx, c, out, fixedTimeout, fixedTimeout), 0
 	}
 	if base, suffix, ok := strings.Cut(name, ":"); ok {
 		return d.lookupAlias(ctx, base, suffix, out)
@@ -72,14 +65,7 @@ func (d *kindDir) lookupAlias(ctx context.Context, base, suffix string, out *fus
 		return nil, errno
 	}
 	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen()})
-	if ga, ok := ops.(fs.NodeGetattrer); ok {
-		var a fuse.AttrOut
-		ga.Getattr(ctx, nil, &a)
-		out.Attr = a.Attr
-	}
-	out.SetEntryTimeout(objectEntryTimeout)
-	out.SetAttrTimeout(attrTimeout)
-	return child, 0
+	return entry(ctx, child, out, objectEntryTimeout, attrTimeout), 0
 }
 
 // find resolves a name (as listed, id-N, or a key spelled any way) to the

@@ -67,7 +67,7 @@ func (n *queueNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetA
 	// msg_qbytes as just read by the daemon: IPC_SET as the caller needs
 	// no read permission, and neither may chmod of a queue one owns.
 	if errno := setPerm(callerCred(ctx), in, &q.Perm, func(uid, gid, mode uint32) error {
-		return sysv.MsgSetPermQbytes(n.id, uid, gid, mode, q.Qbytes)
+		return sysv.MsgSetPerm(n.id, uid, gid, mode, q.Qbytes)
 	}); errno != 0 {
 		return errno
 	}

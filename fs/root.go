@@ -42,12 +42,9 @@ func (r *Root) EnablePassthrough() { r.passthrough.Store(true) }
 // NewRoot returns the root node of an ipcfs mount. It takes over the undo
 // records a previous daemon left in opts.UndoFile.
 func NewRoot(opts Options) (*Root, error) {
-	undo := sysv.NewUndo()
-	if opts.UndoFile != "" {
-		var err error
-		if undo, err = sysv.OpenUndo(opts.UndoFile); err != nil {
-			return nil, err
-		}
+	undo, err := sysv.OpenUndo(opts.UndoFile)
+	if err != nil {
+		return nil, err
 	}
 	return &Root{opts: opts, undo: undo}, nil
 }
@@ -64,14 +61,7 @@ func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if c == nil {
 		return nil, syscall.ENOENT
 	}
-	if ga, ok := c.Operations().(fs.NodeGetattrer); ok {
-		var a fuse.AttrOut
-		ga.Getattr(ctx, nil, &a)
-		out.Attr = a.Attr
-	}
-	out.SetEntryTimeout(fixedTimeout)
-	out.SetAttrTimeout(fixedTimeout)
-	return c, 0
+	return entry(ctx, c, out, fixedTimeout, fixedTimeout), 0
 }
 
 func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

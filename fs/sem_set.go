@@ -113,14 +113,7 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		gen, timeout = freshGen(), 0
 	}
 	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: gen})
-	if ga, ok := child.Operations().(fs.NodeGetattrer); ok {
-		var a fuse.AttrOut
-		ga.Getattr(ctx, nil, &a)
-		out.Attr = a.Attr
-	}
-	out.SetEntryTimeout(timeout)
-	out.SetAttrTimeout(attrTimeout)
-	return child, 0
+	return entry(ctx, child, out, timeout, attrTimeout), 0
 }
 
 func (n *semSetNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {

@@ -86,26 +86,13 @@ func MsgStat(id int) (Queue, error) {
 	return queueOf(id, &d), nil
 }
 
-// MsgSetPerm is msgctl(IPC_SET) of owner, group and permission bits.
-// IPC_SET always sets msg_qbytes too (to 0 it would make every msgsnd
-// wait forever), so the current one is read first and passed back; a
-// concurrent MsgSetQbytes between the two calls may be lost. The read
-// (IPC_STAT) needs read permission, which IPC_SET does not: to act for
-// an owner who may not read the queue, read qbytes with another
-// identity and call MsgSetPermQbytes with it.
-func MsgSetPerm(id int, uid, gid, mode uint32) error {
-	var d msqid64Ds
-	if _, err := msgctl(id, unix.IPC_STAT, unsafe.Pointer(&d)); err != nil {
-		return err
-	}
-	return MsgSetPermQbytes(id, uid, gid, mode, d.Qbytes)
-}
-
-// MsgSetPermQbytes is msgctl(IPC_SET) of owner, group, permission bits
-// and msg_qbytes, with no IPC_STAT: the kernel checks only that the
-// caller owns or created the queue (else EPERM), and that qbytes is at
-// most msgmnb unless the caller has CAP_SYS_RESOURCE.
-func MsgSetPermQbytes(id int, uid, gid, mode uint32, qbytes uint64) error {
+// MsgSetPerm is msgctl(IPC_SET), which sets owner, group, permission
+// bits and msg_qbytes together. It makes no IPC_STAT: the kernel checks
+// only that the caller owns or created the queue (else EPERM), not that
+// it may read it, so a caller changing only the owner or mode passes the
+// qbytes it read with another identity. Above msgmnb, qbytes needs
+// CAP_SYS_RESOURCE.
+func MsgSetPerm(id int, uid, gid, mode uint32, qbytes uint64) error {
 	var d msqid64Ds
 	d.Perm.Uid, d.Perm.Gid, d.Perm.Mode = uid, gid, mode&0777
 	d.Qbytes = qbytes
@@ -113,16 +100,13 @@ func MsgSetPermQbytes(id int, uid, gid, mode uint32, qbytes uint64) error {
 	return err
 }
 
-// MsgSetQbytes is msgctl(IPC_SET) of msg_qbytes, keeping the owner,
-// group and mode. Above msgmnb it needs CAP_SYS_RESOURCE (else EPERM).
+// MsgSetQbytes sets msg_qbytes, keeping owner, group and mode.
 func MsgSetQbytes(id int, qbytes uint64) error {
-	var d msqid64Ds
-	if _, err := msgctl(id, unix.IPC_STAT, unsafe.Pointer(&d)); err != nil {
+	q, err := MsgStat(id)
+	if err != nil {
 		return err
 	}
-	d.Qbytes = qbytes
-	_, err := msgctl(id, unix.IPC_SET, unsafe.Pointer(&d))
-	return err
+	return MsgSetPerm(id, q.Perm.Uid, q.Perm.Gid, q.Perm.Mode, qbytes)
 }
 
 // MsgRemove is msgctl(IPC_RMID); waiters wake with EIDRM.

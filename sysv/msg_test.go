@@ -102,7 +102,7 @@ func TestMsgSetPerm(t *testing.T) {
 	if q := mustStat(t, id); q.Qbytes != 100 || q.Perm.Mode != 0600 {
 		t.Errorf("after MsgSetQbytes: %+v", q)
 	}
-	if err := MsgSetPerm(id, 1234, 5678, 0o1644); err != nil {
+	if err := MsgSetPerm(id, 1234, 5678, 0o1644, 100); err != nil {
 		t.Fatal(err)
 	}
 	q := mustStat(t, id)
@@ -369,7 +369,7 @@ func TestQueues(t *testing.T) {
 	a := newQueue(t, 0600)
 	b := newQueue(t, 0644)
 	send(t, b, 3, "queued")
-	if err := MsgSetPerm(b, 4321, 4321, 0); err != nil {
+	if err := MsgSetPerm(b, 4321, 4321, 0, mustStatQbytes(t, b)); err != nil {
 		t.Fatal(err)
 	}
 	qs, err := Queues()
@@ -432,4 +432,13 @@ func TestMsgAllocs(t *testing.T) {
 	if n > 0 {
 		t.Errorf("MsgSend+MsgReceive allocate %v times", n)
 	}
+}
+
+func mustStatQbytes(t *testing.T, id int) uint64 {
+	t.Helper()
+	q, err := MsgStat(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Qbytes
 }

@@ -43,15 +43,15 @@ type undoProc struct {
 	exited bool // the process has exited; apply once busy is 0
 }
 
-// NewUndo returns an undo keeper that keeps its records in memory.
-func NewUndo() *Undo { return &Undo{procs: map[int]*undoProc{}} }
-
-// OpenUndo returns an undo keeper whose records live in the file at path,
-// taking over the records a previous daemon left there: processes still
-// alive are watched again, and the adjustments of those that exited
-// meanwhile are applied now.
+// OpenUndo returns an undo keeper whose records live in the file at path
+// ("": in memory only), taking over the records a previous daemon left
+// there: processes still alive are watched again, and the adjustments of
+// those that exited meanwhile are applied now.
 func OpenUndo(path string) (*Undo, error) {
 	u := &Undo{procs: map[int]*undoProc{}, path: path}
+	if path == "" {
+		return u, nil
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return u, nil
@@ -176,20 +176,6 @@ func (u *Undo) Forget(id, num int) {
 	if changed {
 		u.saveLocked()
 	}
-}
-
-// Pending returns the adjustments kept for the process tgid, by
-// [id, num].
-func (u *Undo) Pending(tgid int) map[[2]int]int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := map[[2]int]int{}
-	if p := u.procs[tgid]; p != nil {
-		for r, a := range p.adj {
-			out[[2]int{r.id, r.num}] = a
-		}
-	}
-	return out
 }
 
 // pin finds or starts the record of process tgid and marks a semop in
