@@ -27,3 +27,14 @@ func goneErrno(err error) syscall.Errno {
 	}
 	return e
 }
+
+// staleErrno is what a node answers when its object is gone. ESTALE makes
+// the kernel walk the path once more with every entry looked up afresh,
+// so the caller sees ENOENT, or the object that holds the name now.
+func staleErrno(err error) syscall.Errno {
+	e := toErrno(err)
+	if e == syscall.EINVAL || e == syscall.EIDRM {
+		return syscall.ESTALE
+	}
+	return e
+}

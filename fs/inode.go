@@ -42,12 +42,22 @@ const (
 )
 
 // Cache lifetimes. Objects come and go behind our back (ipcmk, ipcrm, any
-// program), so their entries are never cached: every path walk asks
-// again, and a removed object is gone at once. Attributes of an open file
-// may be a second old at most. Fixed nodes never change.
+// program), so what the kernel may keep of them is bounded:
+//   - an object's entry lives a second, but every use of it (open, stat,
+//     a child's lookup) asks the daemon, which answers ESTALE when the
+//     object is gone or its key now names another: the kernel then walks
+//     the path afresh, so a removed object is ENOENT at once and a
+//     re-made one is the new one;
+//   - an object's attributes are never cached (stat always asks), except
+//     those a listing hands out with the names (READDIRPLUS), which live
+//     until the lister's next read of the directory (see kindDirHandle);
+//   - there is no negative caching: a new object shows at once.
+//
+// Fixed nodes never change.
 var (
-	objectEntryTimeout = time.Duration(0)
-	attrTimeout        = time.Second
+	objectEntryTimeout = time.Second
+	objectAttrTimeout  = time.Duration(0)
+	listedAttrTimeout  = time.Second
 	fixedTimeout       = time.Hour
 )
 

@@ -48,10 +48,8 @@ func callerCred(ctx context.Context) *sysv.Cred {
 	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
 }
 
-// inodePerOpener is a kind whose object files need an inode per open:
-// for writes that may wait (msgsnd, see freshGen), or for reads passed
-// through to the kernel, which allows no other kind of open on the same
-// inode.
+// inodePerOpener is a kind whose object files need an inode per open,
+// for reads and writes that may wait (msgrcv, msgsnd; see freshGen).
 type inodePerOpener interface{ inodePerOpen() bool }
 
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).

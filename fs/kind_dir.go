@@ -3,7 +3,9 @@ package fs
 import (
 	"context"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -47,7 +49,7 @@ func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if errno != 0 {
 		return nil, errno
 	}
-	return d.child(ctx, &o, out), 0
+	return d.child(ctx, &o, out, objectAttrTimeout), 0
 }
 
 // lookupAlias finds NAME:SUFFIX, for kinds that have such names.
@@ -64,8 +66,8 @@ func (d *kindDir) lookupAlias(ctx context.Context, base, suffix string, out *fus
 	if errno != 0 {
 		return nil, errno
 	}
-	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen()})
-	return entry(ctx, child, out, objectEntryTimeout, attrTimeout), 0
+	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen(&o)})
+	return entry(ctx, child, out, d.entryTimeout(), objectAttrTimeout), 0
 }
 
 // find resolves a name (as listed, id-N, or a key spelled any way) to the
@@ -108,22 +110,40 @@ func (d *kindDir) findKey(s string) (object, syscall.Errno) {
 }
 
 // child returns the inode of o, reusing the one the kernel already knows
-// by the same inode number, and fills the entry for the kernel.
-func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut) *fs.Inode {
+// for the same object, and fills the entry for the kernel with the
+// attributes given their lifetime.
+func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut, attrTTL time.Duration) *fs.Inode {
 	out.Attr = o.attr
 	out.NodeId = 0
-	out.SetEntryTimeout(objectEntryTimeout)
-	out.SetAttrTimeout(attrTimeout)
-	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen()})
+	out.SetEntryTimeout(d.entryTimeout())
+	out.SetAttrTimeout(attrTTL)
+	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o)})
 }
 
-// gen is the generation of a new object inode: fresh for kinds that need
-// an inode per open, 0 (one inode per object) otherwise.
-func (d *kindDir) gen() uint64 {
-	if k, ok := d.kind.(inodePerOpener); ok && k.inodePerOpen() {
+// perOpen reports whether the kind needs an inode per open.
+func (d *kindDir) perOpen() bool {
+	k, ok := d.kind.(inodePerOpener)
+	return ok && k.inodePerOpen()
+}
+
+// gen is the generation of an object's inode: fresh for kinds that need
+// an inode per open; otherwise one per object and key, so that a segment
+// whose key is cleared (removed while attached) gets a new inode, which
+// its old name's does not reach.
+func (d *kindDir) gen(o *object) uint64 {
+	if d.perOpen() {
 		return freshGen()
 	}
-	return 0
+	return uint64(uint32(o.key)) + 1
+}
+
+// entryTimeout is how long the kernel may keep an object's entry: never
+// for kinds with an inode per open, which needs a lookup per open.
+func (d *kindDir) entryTimeout() time.Duration {
+	if d.perOpen() {
+		return 0
+	}
+	return objectEntryTimeout
 }
 
 // remove is rm and rmdir of an object: IPC_RMID as the caller.
@@ -191,26 +211,65 @@ var controlNames = []string{"create", "remove", "status"}
 
 // kindDirHandle is one listing: a snapshot of the kernel's objects taken
 // at opendir, which also answers the lookups of READDIRPLUS, so `ls -l`
-// costs one pass over the kernel, not one per object.
+// costs one pass over the kernel, not one per object. The attributes it
+// hands out are cached only for the lister's own stat calls, which ls
+// makes between two reads of the directory: at the next read (or the
+// close), they are dropped, so a stat after the listing asks again.
 type kindDirHandle struct {
 	dir     *kindDir
 	entries []fuse.DirEntry
 	objects map[string]*object
 	pos     int
+
+	mu     sync.Mutex
+	batch  context.Context // the READDIRPLUS request being answered
+	listed []string        // names whose attributes the kernel holds
 }
 
 var (
 	_ fs.FileReaddirenter = (*kindDirHandle)(nil)
 	_ fs.FileLookuper     = (*kindDirHandle)(nil)
 	_ fs.FileSeekdirer    = (*kindDirHandle)(nil)
+	_ fs.FileReleasedirer = (*kindDirHandle)(nil)
 )
 
 func (h *kindDirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	h.newBatch(ctx)
 	if h.pos >= len(h.entries) {
 		return nil, 0
 	}
 	h.pos++
 	return &h.entries[h.pos-1], 0
+}
+
+// newBatch notes the request being answered; a new one means the lister
+// has done with the attributes of the last.
+func (h *kindDirHandle) newBatch(ctx context.Context) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.batch != ctx {
+		h.batch = ctx
+		h.forgetListed()
+	}
+}
+
+// forgetListed drops the attributes handed out so far from the kernel's
+// cache. This takes no lock in the kernel, so it is safe inside a request.
+func (h *kindDirHandle) forgetListed() {
+	for _, name := range h.listed {
+		// The node go-fuse kept for the name, which may be an older one
+		// than the lookup made.
+		if n := h.dir.GetChild(name); n != nil {
+			n.NotifyContent(-1, 0)
+		}
+	}
+	h.listed = h.listed[:0]
+}
+
+func (h *kindDirHandle) Releasedir(ctx context.Context, flags uint32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forgetListed()
 }
 
 func (h *kindDirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
@@ -219,10 +278,14 @@ func (h *kindDirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 }
 
 func (h *kindDirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if o := h.objects[name]; o != nil {
-		return h.dir.child(ctx, o, out), 0
+	o := h.objects[name]
+	if o == nil {
+		return h.dir.Lookup(ctx, name, out)
 	}
-	return h.dir.Lookup(ctx, name, out)
+	h.mu.Lock()
+	h.listed = append(h.listed, name)
+	h.mu.Unlock()
+	return h.dir.child(ctx, o, out, listedAttrTimeout), 0
 }
 
 // words splits a control write into its words.

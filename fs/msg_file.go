@@ -46,7 +46,7 @@ func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Att
 	if n.mtype != 0 {
 		out.Ino = 0 // an alias has its own inode number, which go-fuse fills in
 	}
-	out.SetTimeout(attrTimeout)
+	out.SetTimeout(objectAttrTimeout)
 	return 0
 }
 
@@ -145,7 +145,7 @@ func (p *peekFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 	setPermAttr(&out.Attr, fuse.S_IFREG, &q.Perm)
 	out.Mode &^= 0222
 	setTimes(&out.Attr, q.Rtime, q.Stime, q.Ctime)
-	out.SetTimeout(attrTimeout)
+	out.SetTimeout(objectAttrTimeout)
 	return 0
 }
 

@@ -104,11 +104,17 @@ type semHandle struct {
 }
 
 func openSemHandle(set *semSetNode, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
+	if _, errno := set.stat(); errno != 0 {
+		return nil, 0, errno
+	}
 	if set.kind.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
 	h := &semHandle{set: set, nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
-	// No flush: a write has done all its work when it returns.
+	// Direct I/O: every read asks for the value now, and no page of the
+	// file is ever cached, so a write that waits holds no page lock that
+	// another open would wait for. No flush: a write has done all its
+	// work when it returns.
 	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | fuse.FOPEN_NONSEEKABLE, 0
 }
 

@@ -62,7 +62,7 @@ func (semKind) stat(id int) (object, error) {
 func (semKind) idOf(key sysv.Key) (int, error) { return sysv.SemGet(key, 0, 0) }
 
 func (k semKind) node(o *object) fs.InodeEmbedder {
-	n := &semSetNode{id: o.id, kind: k}
+	n := &semSetNode{id: o.id, key: o.key, kind: k}
 	n.list = n.xattrs
 	return n
 }

@@ -18,6 +18,7 @@ type semSetNode struct {
 	fs.Inode
 	xattrView
 	id   int
+	key  sysv.Key
 	kind semKind
 }
 
@@ -39,10 +40,15 @@ func (n *semSetNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	return syscall.EPERM
 }
 
+// stat reads the set; ESTALE when it is gone or its key now names
+// another, so the kernel looks the path up afresh (see staleErrno).
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
 	s, err := sysv.SemStat(n.id)
 	if err != nil {
-		return s, goneErrno(err)
+		return s, staleErrno(err)
+	}
+	if s.Perm.Key != n.key {
+		return s, syscall.ESTALE
 	}
 	return s, 0
 }
@@ -54,7 +60,7 @@ func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.At
 	}
 	o := semSetObject(&s)
 	out.Attr = o.attr
-	out.SetTimeout(attrTimeout)
+	out.SetTimeout(objectAttrTimeout)
 	return 0
 }
 
@@ -105,15 +111,14 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 		ops, ino = newSemFile(n, int(num)), inoSemBase|uint64(n.id)<<16|num
 	}
+	if name == "status" {
+		child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0})
+		return entry(ctx, child, out, fixedTimeout, objectAttrTimeout), 0
+	}
 	// Files that take writes get an inode per lookup, never cached, so
 	// a semop that waits holds no lock another open needs (see freshGen).
-	// status, read-only, is cached.
-	gen, timeout := uint64(0), fixedTimeout
-	if name != "status" {
-		gen, timeout = freshGen(), 0
-	}
-	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: gen})
-	return entry(ctx, child, out, timeout, attrTimeout), 0
+	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: freshGen()})
+	return entry(ctx, child, out, 0, objectAttrTimeout), 0
 }
 
 func (n *semSetNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -140,7 +145,7 @@ func (n *semSetNode) fileAttr(out *fuse.AttrOut) syscall.Errno {
 	}
 	setPermAttr(&out.Attr, fuse.S_IFREG, &s.Perm)
 	setTimes(&out.Attr, s.Otime, s.Otime, s.Ctime)
-	out.SetTimeout(attrTimeout)
+	out.SetTimeout(objectAttrTimeout)
 	return 0
 }
 

@@ -22,8 +22,10 @@ type segmentNode struct {
 	fs.Inode
 	xattrView
 	id          int
+	key         sysv.Key
 	readOnly    bool
 	passthrough *atomic.Bool
+	handles     atomic.Int32 // open handles, each with its attachment
 }
 
 var (
@@ -32,10 +34,17 @@ var (
 	_ fs.NodeOpener    = (*segmentNode)(nil)
 )
 
+// stat reads the segment; ESTALE when it is gone, or when its key now
+// names another (removed while attached) and no handle of ours holds it,
+// so the kernel looks the path up afresh (see staleErrno). An open handle
+// keeps its segment, key or not: fstat and ftruncate on it still work.
 func (n *segmentNode) stat() (sysv.Segment, syscall.Errno) {
 	s, err := sysv.ShmStat(n.id)
 	if err != nil {
-		return s, goneErrno(err)
+		return s, staleErrno(err)
+	}
+	if s.Perm.Key != n.key && n.handles.Load() == 0 {
+		return s, syscall.ESTALE
 	}
 	return s, 0
 }
@@ -47,7 +56,7 @@ func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 	}
 	o := segmentObject(&s)
 	out.Attr = o.attr
-	out.SetTimeout(attrTimeout)
+	out.SetTimeout(objectAttrTimeout)
 	return 0
 }
 
@@ -91,30 +100,39 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if writable && n.readOnly {
 		return nil, 0, syscall.EROFS
 	}
+	if _, errno := n.stat(); errno != 0 {
+		return nil, 0, errno
+	}
 	var mem []byte
 	err := callerCred(ctx).Do(func() (err error) { mem, err = sysv.ShmAttach(n.id, !writable); return })
 	if err != nil {
-		return nil, 0, goneErrno(err)
+		return nil, 0, staleErrno(err)
 	}
 	if writable && flags&syscall.O_TRUNC != 0 {
 		zeroFrom(mem, 0)
 	}
+	h := &segmentHandle{node: n, mem: mem, file: openBacking(mem), writable: writable}
+	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
-	h := &segmentHandle{mem: mem, file: openBacking(mem, writable), writable: writable}
-	if !writable && h.file != nil && n.passthrough.Load() {
-		// The kernel reads (and maps) the segment's file itself.
-		return &passthroughSegment{h}, 0, 0
+	mode := uint32(fuse.FOPEN_DIRECT_IO)
+	if h.file == nil || !n.passthrough.Load() {
+		return h, mode, 0
 	}
-	return h, fuse.FOPEN_DIRECT_IO, 0
+	// Passthrough: the kernel reads (and maps) the segment's file itself,
+	// at the speed of the shmem file system, and a shared mapping is the
+	// segment's own pages. The kernel wants every open of an inode that
+	// has one in passthrough to be in passthrough, all on one file (go-fuse
+	// registers the first open's for the inode). So a writable open is in
+	// passthrough too, but with direct I/O, which takes precedence for
+	// reads and writes: its writes come through the daemon, which cuts
+	// each at the segment's size, where a write to the file would grow it.
+	if !writable {
+		mode = 0
+	}
+	return &passthroughSegment{h}, mode, 0
 }
 
-// passthroughSegment is a read-only open served by the kernel from the
-// segment's file (FUSE passthrough): reads at the speed of the shmem file
-// system, and a shared read-only mapping that is the segment's own pages.
-// Its inode is its own (see shmKind.inodePerOpen): the kernel allows no
-// other kind of open on an inode open in passthrough. Writable opens stay
-// direct I/O through the daemon, which cuts every write at the segment's
-// size; a passthrough write would grow the file.
+// passthroughSegment is an open whose file the kernel may use itself.
 type passthroughSegment struct{ *segmentHandle }
 
 var _ fs.FilePassthroughFder = (*passthroughSegment)(nil)
@@ -126,6 +144,7 @@ func (p *passthroughSegment) PassthroughFd() (int, bool) { return int(p.file.Fd(
 // file system. Copying through the file costs no page mapping in the
 // daemon, where a fresh attachment must map every page it touches.
 type segmentHandle struct {
+	node     *segmentNode
 	mem      []byte
 	file     *os.File // nil: copy through mem instead
 	writable bool
@@ -138,16 +157,15 @@ var (
 )
 
 // openBacking opens the shmem file behind an attachment through
-// /proc/self/map_files, which needs CAP_SYS_ADMIN; nil without it.
-func openBacking(mem []byte, writable bool) *os.File {
+// /proc/self/map_files, which needs CAP_SYS_ADMIN; nil without it. It is
+// opened for writing whatever the attachment (shmat checked the caller's
+// permission), as the kernel may use it for any later open of the inode,
+// writable mappings included.
+func openBacking(mem []byte) *os.File {
 	page := uintptr(unix.Getpagesize())
 	start := uintptr(unsafe.Pointer(&mem[0]))
 	end := start + (uintptr(len(mem))+page-1)/page*page
-	flag := os.O_RDONLY
-	if writable {
-		flag = os.O_RDWR
-	}
-	f, err := os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), flag, 0)
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -191,6 +209,7 @@ func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint
 }
 
 func (h *segmentHandle) Release(ctx context.Context) syscall.Errno {
+	h.node.handles.Add(-1)
 	if h.file != nil {
 		h.file.Close()
 	}

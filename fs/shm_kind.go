@@ -13,9 +13,6 @@ type shmKind struct {
 	passthrough *atomic.Bool // see Root.passthrough
 }
 
-// inodePerOpen: with passthrough, a read-only open's inode is its own.
-func (k shmKind) inodePerOpen() bool { return k.passthrough.Load() }
-
 func segmentObject(s *sysv.Segment) object {
 	o := object{id: s.ID, key: s.Perm.Key}
 	a := &o.attr
@@ -51,7 +48,7 @@ func (shmKind) stat(id int) (object, error) {
 func (shmKind) idOf(key sysv.Key) (int, error) { return sysv.ShmGet(key, 0, 0) }
 
 func (k shmKind) node(o *object) fs.InodeEmbedder {
-	n := &segmentNode{id: o.id, readOnly: k.readOnly, passthrough: k.passthrough}
+	n := &segmentNode{id: o.id, key: o.key, readOnly: k.readOnly, passthrough: k.passthrough}
 	n.list = n.xattrs
 	return n
 }

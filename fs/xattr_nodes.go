@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -28,6 +29,11 @@ var (
 )
 
 func (v *xattrView) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if strings.HasPrefix(attr, "security.") || strings.HasPrefix(attr, "system.posix_acl_") {
+		// No labels, capabilities or ACLs here. Saying so, rather than
+		// "none set", lets ls -l stop asking after the first file.
+		return 0, syscall.EOPNOTSUPP
+	}
 	l, errno := v.list(attr)
 	if errno != 0 {
 		return 0, errno

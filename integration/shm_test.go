@@ -656,6 +656,55 @@ func TestShmLookupSpellings(t *testing.T) {
 	}
 }
 
+// TestShmListingLeavesNothingStale: `ls -l` is answered from what the
+// listing handed out (READDIRPLUS), and right and whole; once the listing
+// is read to its end, nothing of it stays cached: a segment removed or
+// re-made behind the mount's back is seen as it is now.
+func TestShmListingLeavesNothingStale(t *testing.T) {
+	m := mount(t)
+	gone, remade, changed := newKey(), newKey(), newKey()
+	idGone := newSegment(t, gone, 4096, 0600)
+	idRemade := newSegment(t, remade, 4096, 0600)
+	idChanged := newSegment(t, changed, 8192, 0600)
+
+	out := mustSh(t, "ls -ln "+m.Path("shm"))
+	for _, c := range []struct {
+		key  uint32
+		id   int
+		want string
+	}{{gone, idGone, "4096"}, {remade, idRemade, "4096"}, {changed, idChanged, "8192"}} {
+		line := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasSuffix(l, " "+keyName(c.key)) {
+				line = l
+			}
+		}
+		f := strings.Fields(line)
+		if len(f) < 9 || f[0] != "-rw-------" || f[4] != c.want {
+			t.Errorf("ls -ln shows %s as %q, want mode -rw------- and size %s", keyName(c.key), line, c.want)
+		}
+	}
+
+	rmid(t, idGone)
+	rmid(t, idRemade)
+	idNew := newSegment(t, remade, 3*4096, 0644)
+	var ds unix.SysvShmDesc
+	ds.Perm.Mode = 0640
+	if _, err := unix.SysvShmCtl(idChanged, unix.IPC_SET, &ds); err != nil {
+		t.Fatal(err)
+	}
+	if e := statErrno(m.Path("shm", keyName(gone))); e != syscall.ENOENT {
+		t.Errorf("stat of a segment removed after ls -l: %v, want ENOENT", e)
+	}
+	checkStatMatches(t, m.Path("shm", keyName(remade)), idNew)
+	if st := checkStatMatches(t, m.Path("shm", keyName(changed)), idChanged); st.Mode&0777 != 0640 {
+		t.Errorf("stat after a chmod made directly after ls -l: mode %o, want 640", st.Mode&0777)
+	}
+	if b, err := os.ReadFile(m.Path("shm", keyName(remade))); err != nil || len(b) != 3*4096 {
+		t.Errorf("read of the re-made segment after ls -l: %d bytes, %v", len(b), err)
+	}
+}
+
 // TestShmNoStaleEntries: segments made and removed behind the mount's back
 // (ipcmk, ipcrm, shmget) show at once, and vanish at once.
 func TestShmNoStaleEntries(t *testing.T) {
