@@ -221,9 +221,10 @@ type kindDirHandle struct {
 	objects map[string]*object
 	pos     int
 
-	mu     sync.Mutex
-	batch  context.Context // the READDIRPLUS request being answered
-	listed []string        // names whose attributes the kernel holds
+	mu         sync.Mutex
+	batch      context.Context // the READDIRPLUS request being answered
+	listed     []string        // names whose attributes the kernel holds
+	forgetting sync.WaitGroup  // batches being dropped from the cache
 }
 
 var (
@@ -236,6 +237,7 @@ var (
 func (h *kindDirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 	h.newBatch(ctx)
 	if h.pos >= len(h.entries) {
+		h.forgetting.Wait() // the end: nothing handed out stays cached
 		return nil, 0
 	}
 	h.pos++
@@ -243,33 +245,43 @@ func (h *kindDirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall
 }
 
 // newBatch notes the request being answered; a new one means the lister
-// has done with the attributes of the last.
+// has done with the attributes of the last, which are dropped while this
+// one is answered.
 func (h *kindDirHandle) newBatch(ctx context.Context) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.batch != ctx {
-		h.batch = ctx
-		h.forgetListed()
+	if h.batch == ctx {
+		return
 	}
+	h.batch = ctx
+	names := h.listed
+	h.listed = nil
+	h.forgetting.Add(1)
+	go func() {
+		defer h.forgetting.Done()
+		h.forget(names)
+	}()
 }
 
-// forgetListed drops the attributes handed out so far from the kernel's
-// cache. This takes no lock in the kernel, so it is safe inside a request.
-func (h *kindDirHandle) forgetListed() {
-	for _, name := range h.listed {
+// forget drops the attributes of names from the kernel's cache. This
+// takes no lock in the kernel, so it is safe while a request is answered.
+func (h *kindDirHandle) forget(names []string) {
+	for _, name := range names {
 		// The node go-fuse kept for the name, which may be an older one
 		// than the lookup made.
 		if n := h.dir.GetChild(name); n != nil {
 			n.NotifyContent(-1, 0)
 		}
 	}
-	h.listed = h.listed[:0]
 }
 
 func (h *kindDirHandle) Releasedir(ctx context.Context, flags uint32) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.forgetListed()
+	names := h.listed
+	h.listed = nil
+	h.mu.Unlock()
+	h.forget(names)
+	h.forgetting.Wait()
 }
 
 func (h *kindDirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
