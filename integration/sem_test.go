@@ -62,13 +62,20 @@ func semctlRaw(id, num, cmd int, arg uintptr) (int, syscall.Errno) {
 // semRaw is semtimedop made directly by the test (timeout 0: none). It
 // must not carry SEM_UNDO: the test process outlives every set.
 func semRaw(id int, ops []semBuf, timeout time.Duration) syscall.Errno {
-	var ts *unix.Timespec
-	if timeout > 0 {
-		t := unix.NsecToTimespec(int64(timeout))
-		ts = &t
+	deadline := time.Now().Add(timeout)
+	for {
+		var ts *unix.Timespec
+		if timeout > 0 {
+			t := unix.NsecToTimespec(int64(max(time.Until(deadline), 0)))
+			ts = &t
+		}
+		_, _, e := unix.Syscall6(unix.SYS_SEMTIMEDOP, uintptr(id), uintptr(unsafe.Pointer(&ops[0])), uintptr(len(ops)), uintptr(unsafe.Pointer(ts)), 0, 0)
+		// The Go runtime's own preemption signal (SIGURG) can end a wait
+		// with EINTR; nobody else signals the test process.
+		if e != syscall.EINTR {
+			return e
+		}
 	}
-	_, _, e := unix.Syscall6(unix.SYS_SEMTIMEDOP, uintptr(id), uintptr(unsafe.Pointer(&ops[0])), uintptr(len(ops)), uintptr(unsafe.Pointer(ts)), 0, 0)
-	return e
 }
 
 // semMustOp is a direct semop that must succeed.
