@@ -3,6 +3,8 @@ package fs
 import (
 	"errors"
 	"syscall"
+
+	"github.com/ipcfs/ipcfs/sysv"
 )
 
 // toErrno hands a syscall's errno on unchanged; anything else is EIO.
@@ -21,20 +23,34 @@ func toErrno(err error) syscall.Errno {
 // EINVAL or EIDRM for an id that no longer exists, and a file system says
 // ENOENT.
 func goneErrno(err error) syscall.Errno {
-	e := toErrno(err)
-	if e == syscall.EINVAL || e == syscall.EIDRM {
-		return syscall.ENOENT
+	if e := toErrno(err); !vanished(e) {
+		return e
 	}
-	return e
+	return syscall.ENOENT
 }
+
+// vanished reports whether IPC_STAT's errno says the id no longer exists.
+func vanished(e syscall.Errno) bool { return e == syscall.EINVAL || e == syscall.EIDRM }
 
 // staleErrno is what a node answers when its object is gone. ESTALE makes
 // the kernel walk the path once more with every entry looked up afresh,
 // so the caller sees ENOENT, or the object that holds the name now.
 func staleErrno(err error) syscall.Errno {
-	e := toErrno(err)
-	if e == syscall.EINVAL || e == syscall.EIDRM {
+	if e := toErrno(err); !vanished(e) {
+		return e
+	}
+	return syscall.ESTALE
+}
+
+// objectErrno is the answer of a node found under key want, whose object
+// IPC_STAT read with err and key: ESTALE when the object is gone or its
+// key now names another (see staleErrno).
+func objectErrno(err error, key, want sysv.Key) syscall.Errno {
+	if err != nil {
+		return staleErrno(err)
+	}
+	if key != want {
 		return syscall.ESTALE
 	}
-	return e
+	return 0
 }

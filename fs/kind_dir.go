@@ -255,6 +255,9 @@ func (h *kindDirHandle) newBatch(ctx context.Context) {
 	}
 	h.batch = ctx
 	names := h.listed
+	if len(names) == 0 {
+		return
+	}
 	h.listed = nil
 	h.forgetting.Add(1)
 	go func() {

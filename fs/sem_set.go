@@ -44,13 +44,7 @@ func (n *semSetNode) Unlink(ctx context.Context, name string) syscall.Errno {
 // another, so the kernel looks the path up afresh (see staleErrno).
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
 	s, err := sysv.SemStat(n.id)
-	if err != nil {
-		return s, staleErrno(err)
-	}
-	if s.Perm.Key != n.key {
-		return s, syscall.ESTALE
-	}
-	return s, 0
+	return s, objectErrno(err, s.Perm.Key, n.key)
 }
 
 func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

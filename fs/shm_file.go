@@ -40,13 +40,10 @@ var (
 // keeps its segment, key or not: fstat and ftruncate on it still work.
 func (n *segmentNode) stat() (sysv.Segment, syscall.Errno) {
 	s, err := sysv.ShmStat(n.id)
-	if err != nil {
-		return s, staleErrno(err)
+	if err == nil && n.handles.Load() > 0 {
+		return s, 0
 	}
-	if s.Perm.Key != n.key && n.handles.Load() == 0 {
-		return s, syscall.ESTALE
-	}
-	return s, 0
+	return s, objectErrno(err, s.Perm.Key, n.key)
 }
 
 func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
