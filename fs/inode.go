@@ -88,9 +88,10 @@ func setPermAttr(a *fuse.Attr, fileType uint32, p *sysv.Perm) {
 // A write that waits (semop, msgsnd) holds its file's inode lock in the
 // kernel for as long as it waits; every other write to that inode, and
 // every open with O_TRUNC (the shell's `>`), would queue behind it,
-// unkillable. So files that take such writes get a new inode (the same
-// number, a new generation) at each lookup, and their entries are never
-// cached: each open has an inode, and a lock, of its own.
+// unkillable. So files that take such writes get an inode of their own
+// at each lookup (the same number, a new generation, unless the last one
+// is free again: see openSlots), and their entries are never cached:
+// each open has an inode, and a lock, of its own.
 var inodeGen atomic.Uint64
 
 // freshGen is a generation no inode has had.

@@ -49,8 +49,9 @@ func callerCred(ctx context.Context) *sysv.Cred {
 }
 
 // inodePerOpener is a kind whose object files need an inode per open,
-// for reads and writes that may wait (msgrcv, msgsnd; see freshGen).
-type inodePerOpener interface{ inodePerOpen() bool }
+// for reads and writes that may wait (msgrcv, msgsnd; see freshGen):
+// its openSlots say which inode each lookup gets.
+type inodePerOpener interface{ openSlots() *openSlots }
 
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
 type aliaser interface {

@@ -66,7 +66,7 @@ func (d *kindDir) lookupAlias(ctx context.Context, base, suffix string, out *fus
 	if errno != 0 {
 		return nil, errno
 	}
-	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen(&o)})
+	child := d.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: d.gen(&o, ino)})
 	return entry(ctx, child, out, d.entryTimeout(), objectAttrTimeout), 0
 }
 
@@ -117,22 +117,23 @@ func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut, attr
 	out.NodeId = 0
 	out.SetEntryTimeout(d.entryTimeout())
 	out.SetAttrTimeout(attrTTL)
-	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o)})
+	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o, o.attr.Ino)})
 }
 
 // perOpen reports whether the kind needs an inode per open.
 func (d *kindDir) perOpen() bool {
-	k, ok := d.kind.(inodePerOpener)
-	return ok && k.inodePerOpen()
+	_, ok := d.kind.(inodePerOpener)
+	return ok
 }
 
-// gen is the generation of an object's inode: fresh for kinds that need
-// an inode per open; otherwise one per object and key, so that a segment
-// whose key is cleared (removed while attached) gets a new inode, which
-// its old name's does not reach.
-func (d *kindDir) gen(o *object) uint64 {
-	if d.perOpen() {
-		return freshGen()
+// gen is the generation of inode ino of an object: for kinds that need
+// an inode per open, one no other open is using (see openSlots);
+// otherwise one per object and key, so that a segment whose key is
+// cleared (removed while attached) gets a new inode, which its old
+// name's does not reach.
+func (d *kindDir) gen(o *object, ino uint64) uint64 {
+	if k, ok := d.kind.(inodePerOpener); ok {
+		return k.openSlots().lookup(ino)
 	}
 	return uint64(uint32(o.key)) + 1
 }

@@ -22,19 +22,26 @@ type queueNode struct {
 	// (negative: the lowest type up to |T|). 0 sends type 1 and
 	// receives any type.
 	mtype int64
+	files *openSlots // the kind's: this inode is free again when closed
 }
 
-func newQueueNode(id int, readOnly bool, mtype int64) *queueNode {
-	n := &queueNode{id: id, readOnly: readOnly, mtype: mtype}
+func newQueueNode(id int, readOnly bool, mtype int64, files *openSlots) *queueNode {
+	n := &queueNode{id: id, readOnly: readOnly, mtype: mtype, files: files}
 	n.list = n.xattrs
 	return n
 }
 
 var (
-	_ fs.NodeGetattrer = (*queueNode)(nil)
-	_ fs.NodeSetattrer = (*queueNode)(nil)
-	_ fs.NodeOpener    = (*queueNode)(nil)
+	_ fs.NodeGetattrer   = (*queueNode)(nil)
+	_ fs.NodeSetattrer   = (*queueNode)(nil)
+	_ fs.NodeOpener      = (*queueNode)(nil)
+	_ fs.NodeOnForgetter = (*queueNode)(nil)
 )
+
+func (n *queueNode) OnForget() {
+	id := n.StableAttr()
+	n.files.forgotten(id.Ino, id.Gen)
+}
 
 func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	q, err := sysv.MsgStat(n.id)
@@ -81,19 +88,27 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	if _, err := sysv.MsgStat(n.id); err != nil {
 		return nil, 0, goneErrno(err)
 	}
-	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0}
+	id := n.StableAttr()
+	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, release: n.files.opened(id.Ino, id.Gen)}
 	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 }
 
 type queueHandle struct {
 	node        *queueNode
 	nonblocking bool
+	release     func() // frees the inode for the next lookup
 }
 
 var (
-	_ fs.FileReader = (*queueHandle)(nil)
-	_ fs.FileWriter = (*queueHandle)(nil)
+	_ fs.FileReader   = (*queueHandle)(nil)
+	_ fs.FileWriter   = (*queueHandle)(nil)
+	_ fs.FileReleaser = (*queueHandle)(nil)
 )
+
+func (h *queueHandle) Release(ctx context.Context) syscall.Errno {
+	h.release()
+	return 0
+}
 
 // Read receives one whole message into the reader's buffer; one too long
 // for it stays queued (E2BIG). Offsets mean nothing: a queue is a stream.

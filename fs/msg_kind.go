@@ -12,7 +12,10 @@ import (
 // msgKind is msg/: message queues as files, plus the lookup-only aliases
 // NAME:T (send and receive with type T) and NAME:peek (the queued
 // messages, read with MSG_COPY without taking them out).
-type msgKind struct{ readOnly bool }
+type msgKind struct {
+	readOnly bool
+	files    *openSlots // which inode a lookup of a queue's file gets
+}
 
 func queueObject(q *sysv.Queue) object {
 	o := object{id: q.ID, key: q.Perm.Key}
@@ -45,12 +48,12 @@ func (msgKind) stat(id int) (object, error) {
 	return queueObject(&q), nil
 }
 
-func (msgKind) inodePerOpen() bool { return true }
+func (k msgKind) openSlots() *openSlots { return k.files }
 
 func (msgKind) idOf(key sysv.Key) (int, error) { return sysv.MsgGet(key, 0) }
 
 func (k msgKind) node(o *object) fs.InodeEmbedder {
-	return newQueueNode(o.id, k.readOnly, 0)
+	return newQueueNode(o.id, k.readOnly, 0, k.files)
 }
 
 // alias resolves the part after the colon of NAME:T or NAME:peek.
@@ -66,7 +69,7 @@ func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, sysc
 	if t > -1<<19 && t < 1<<19 {
 		ino = inoMsgTypedBase | uint64(o.id)<<20 | uint64(t)&(1<<20-1)
 	}
-	return newQueueNode(o.id, k.readOnly, t), ino, 0
+	return newQueueNode(o.id, k.readOnly, t, k.files), ino, 0
 }
 
 // create takes KEY [MODE].

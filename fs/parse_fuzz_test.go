@@ -167,7 +167,7 @@ func FuzzMsgAlias(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, suffix string) {
 		o := object{id: 42}
-		node, ino, errno := msgKind{}.alias(&o, suffix)
+		node, ino, errno := msgKind{files: &openSlots{}}.alias(&o, suffix)
 		allowed(t, suffix, errno, 0, syscall.ENOENT)
 		if errno != 0 {
 			return

@@ -75,7 +75,7 @@ func (r *Root) OnAdd(ctx context.Context) {
 	ro := r.opts.ReadOnly
 	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro, passthrough: &r.passthrough}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
 	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
-	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
+	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro, files: &openSlots{}}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
 	r.AddChild("limits", r.NewPersistentInode(ctx, &textFile{render: renderLimits}, fs.StableAttr{Ino: inoLimits}), false)
 	r.AddChild("usage", r.NewPersistentInode(ctx, &textFile{render: renderUsage}, fs.StableAttr{Ino: inoUsage}), false)
 }

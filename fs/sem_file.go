@@ -18,9 +18,15 @@ type setFile struct {
 }
 
 var (
-	_ fs.NodeGetattrer = (*setFile)(nil)
-	_ fs.NodeSetattrer = (*setFile)(nil)
+	_ fs.NodeGetattrer   = (*setFile)(nil)
+	_ fs.NodeSetattrer   = (*setFile)(nil)
+	_ fs.NodeOnForgetter = (*setFile)(nil)
 )
+
+func (f *setFile) OnForget() {
+	id := f.StableAttr()
+	f.set.files.forgotten(id.Ino, id.Gen)
+}
 
 func (f *setFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	return f.set.fileAttr(out)
@@ -53,7 +59,7 @@ var (
 )
 
 func (f *semFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {
+	return openSemHandle(&f.setFile, flags, func(h *semHandle) ([]byte, error) {
 		var v int
 		err := h.cred.Do(func() (err error) { v, err = sysv.SemGetVal(f.set.id, f.num); return })
 		return strconv.AppendInt(nil, int64(v), 10), err
@@ -69,7 +75,7 @@ type semopFile struct{ setFile }
 var _ fs.NodeOpener = (*semopFile)(nil)
 
 func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	return openSemHandle(f.set, flags, func(h *semHandle) ([]byte, error) {
+	return openSemHandle(&f.setFile, flags, func(h *semHandle) ([]byte, error) {
 		s, err := sysv.SemStat(f.set.id)
 		if err != nil {
 			return nil, err
@@ -101,16 +107,19 @@ type semHandle struct {
 	read        func(h *semHandle) ([]byte, error)
 	parse       func(text string) (semCommand, syscall.Errno)
 	snapshot    []byte // what the last read from offset 0 saw
+	release     func() // frees the file's inode for the next lookup
 }
 
-func openSemHandle(set *semSetNode, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
+func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
+	set := f.set
 	if _, errno := set.stat(); errno != 0 {
 		return nil, 0, errno
 	}
 	if set.kind.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	h := &semHandle{set: set, nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
+	id := f.StableAttr()
+	h := &semHandle{set: set, release: set.files.opened(id.Ino, id.Gen), nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
 	// Direct I/O: every read asks for the value now, and no page of the
 	// file is ever cached, so a write that waits holds no page lock that
 	// another open would wait for. No flush: a write has done all its
@@ -119,9 +128,15 @@ func openSemHandle(set *semSetNode, flags uint32, read func(*semHandle) ([]byte,
 }
 
 var (
-	_ fs.FileReader = (*semHandle)(nil)
-	_ fs.FileWriter = (*semHandle)(nil)
+	_ fs.FileReader   = (*semHandle)(nil)
+	_ fs.FileWriter   = (*semHandle)(nil)
+	_ fs.FileReleaser = (*semHandle)(nil)
 )
+
+func (h *semHandle) Release(ctx context.Context) syscall.Errno {
+	h.release()
+	return 0
+}
 
 // Read at offset 0 takes a fresh value; later offsets continue the same
 // snapshot, so one `cat` never mixes two values.

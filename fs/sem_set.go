@@ -17,9 +17,10 @@ import (
 type semSetNode struct {
 	fs.Inode
 	xattrView
-	id   int
-	key  sysv.Key
-	kind semKind
+	id    int
+	key   sysv.Key
+	kind  semKind
+	files openSlots // which inode a lookup of a semaphore or semop file gets
 }
 
 var (
@@ -109,9 +110,10 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0})
 		return entry(ctx, child, out, fixedTimeout, objectAttrTimeout), 0
 	}
-	// Files that take writes get an inode per lookup, never cached, so
-	// a semop that waits holds no lock another open needs (see freshGen).
-	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: freshGen()})
+	// Files that take writes get an inode no other open is using, and
+	// are never cached, so a semop that waits holds no lock another open
+	// needs (see freshGen and openSlots).
+	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)})
 	return entry(ctx, child, out, 0, objectAttrTimeout), 0
 }
 

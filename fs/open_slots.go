@@ -1,0 +1,75 @@
+package fs
+
+import "sync"
+
+// openSlots decides which inode a lookup of a file that takes waiting
+// writes gets (see freshGen): the one the kernel already has for the name,
+// when nothing can be using it, or else a new one.
+//
+// Such entries are never cached, so the kernel asks at every open (a
+// lookup to revalidate its dentry). Answering with a new inode every time
+// made every open cost two lookups: the kernel drops a dentry whose lookup
+// names another inode, and looks the name up again. Answering with the
+// same inode is safe exactly when no other walk of the path holds it: each
+// inode is claimed by the lookup that hands it out, and freed again only
+// when every open made of it is released. A lookup that finds the inode
+// claimed or open gets a new one, so the kernel's revalidation fails and
+// the walk gets an inode of its own; a claim never followed by an open
+// (a stat, a listing) just leaves the next lookup to make a new inode.
+type openSlots struct {
+	mu    sync.Mutex
+	slots map[uint64]*openSlot // by inode number
+}
+
+// openSlot is the state of the inode most recently handed out for a number.
+type openSlot struct {
+	gen     uint64
+	claimed bool // handed out by a lookup, and not yet released
+	opens   int  // handles open on it
+}
+
+// lookup returns the generation for a lookup of inode number ino, and
+// claims that inode for the lookup.
+func (s *openSlots) lookup(ino uint64) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl := s.slots[ino]; sl != nil && !sl.claimed && sl.opens == 0 {
+		sl.claimed = true
+		return sl.gen
+	}
+	if s.slots == nil {
+		s.slots = make(map[uint64]*openSlot)
+	}
+	gen := freshGen()
+	s.slots[ino] = &openSlot{gen: gen, claimed: true}
+	return gen
+}
+
+// opened records an open of inode (ino, gen); it returns the release to
+// call when the handle is released.
+func (s *openSlots) opened(ino, gen uint64) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := s.slots[ino]
+	if sl == nil || sl.gen != gen {
+		return func() {} // an inode no lookup will hand out again
+	}
+	sl.opens++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if sl.opens--; sl.opens == 0 {
+			sl.claimed = false
+		}
+	}
+}
+
+// forgotten drops the slot of inode (ino, gen) once the kernel has
+// forgotten it, so slots last only as long as the kernel's inodes.
+func (s *openSlots) forgotten(ino, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl := s.slots[ino]; sl != nil && sl.gen == gen {
+		delete(s.slots, ino)
+	}
+}
