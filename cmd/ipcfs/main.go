@@ -34,6 +34,7 @@ func main() {
 	if c.helper {
 		os.Exit(runInBackground())
 	}
+	oneProc()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "ipcfs:", err)
 		os.Exit(1)
