@@ -241,8 +241,9 @@ var (
 	cBuilt = map[string]string{}
 )
 
-// cProgram compiles integration/c/NAME.c once per run and returns the binary.
-func cProgram(t testing.TB, name string) string {
+// cProgram compiles integration/c/NAME.c once per run, with flags after
+// the source (libraries), and returns the binary.
+func cProgram(t testing.TB, name string, flags ...string) string {
 	t.Helper()
 	cMu.Lock()
 	defer cMu.Unlock()
@@ -250,7 +251,8 @@ func cProgram(t testing.TB, name string) string {
 		return bin
 	}
 	bin := filepath.Join(binDir, name)
-	out, err := exec.Command("gcc", "-O2", "-Wall", "-o", bin, filepath.Join("c", name+".c")).CombinedOutput()
+	args := append([]string{"-O2", "-Wall", "-o", bin, filepath.Join("c", name+".c")}, flags...)
+	out, err := exec.Command("gcc", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gcc %s: %v\n%s", name, err, out)
 	}

@@ -1667,3 +1667,32 @@ func TestSemManyWaiters(t *testing.T) {
 	th, rss = semDaemonFigures(t, pid)
 	t.Logf("daemon after the release: %d threads, VmRSS %d kB", th, rss)
 }
+
+// TestSemSharedPathChurn: shells P and V one semaphore through one path at
+// once, P's waiting while other shells open the same path to V or read
+// it. The kernel holds a file's inode lock while a write waits, so every
+// open must get an inode no waiting write holds (fs/open_slots.go): if
+// one did not, a V would wait behind the P it was to release, and never
+// end. All end, and the value is back where it began.
+func TestSemSharedPathChurn(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	path := m.Path("sem", keyName(k), "0")
+	const shells, rounds = 16, 25
+	var ps []*semProc
+	for i := 0; i < shells; i++ {
+		op := "-1"
+		if i%2 == 1 {
+			op = "+1"
+		}
+		ps = append(ps, semBash(t, fmt.Sprintf("for ((i=0;i<%d;i++)); do echo %s > %s && cat %s > /dev/null || exit 1; done", rounds, op, path, path)))
+	}
+	for _, p := range ps {
+		p.mustSucceed(t)
+	}
+	semWaitCounts(t, id, 0, 0, 0)
+	if v := semVal(t, id, 0); v != 0 {
+		t.Errorf("value %d after %d P's and as many V's", v, shells/2*rounds)
+	}
+}
