@@ -49,7 +49,7 @@ func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if errno != 0 {
 		return nil, errno
 	}
-	return d.child(ctx, &o, out, objectAttrTimeout), 0
+	return d.child(ctx, name, &o, out, objectAttrTimeout), 0
 }
 
 // lookupAlias finds NAME:SUFFIX, for kinds that have such names.
@@ -109,15 +109,21 @@ func (d *kindDir) findKey(s string) (object, syscall.Errno) {
 	return o, 0
 }
 
-// child returns the inode of o, reusing the one the kernel already knows
-// for the same object, and fills the entry for the kernel with the
-// attributes given their lifetime.
-func (d *kindDir) child(ctx context.Context, o *object, out *fuse.EntryOut, attrTTL time.Duration) *fs.Inode {
+// child returns the inode of o, found under name, reusing the one the
+// kernel already knows for the same object, and fills the entry for the
+// kernel with the attributes given their lifetime.
+func (d *kindDir) child(ctx context.Context, name string, o *object, out *fuse.EntryOut, attrTTL time.Duration) *fs.Inode {
 	out.Attr = o.attr
 	out.NodeId = 0
 	out.SetEntryTimeout(d.entryTimeout())
 	out.SetAttrTimeout(attrTTL)
-	return d.NewInode(ctx, d.kind.node(o), fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o, o.attr.Ino)})
+	id := fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o, o.attr.Ino)}
+	// The node of an earlier lookup, as is, costs no allocation (a
+	// listing of thousands looks every name up again).
+	if n := d.GetChild(name); n != nil && n.StableAttr() == id {
+		return n
+	}
+	return d.NewInode(ctx, d.kind.node(o), id)
 }
 
 // perOpen reports whether the kind needs an inode per open.
@@ -301,7 +307,7 @@ func (h *kindDirHandle) Lookup(ctx context.Context, name string, out *fuse.Entry
 	h.mu.Lock()
 	h.listed = append(h.listed, name)
 	h.mu.Unlock()
-	return h.dir.child(ctx, o, out, listedAttrTimeout), 0
+	return h.dir.child(ctx, name, o, out, listedAttrTimeout), 0
 }
 
 // words splits a control write into its words.
