@@ -89,14 +89,14 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 		return nil, 0, goneErrno(err)
 	}
 	id := n.StableAttr()
-	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, release: n.files.opened(id.Ino, id.Gen)}
+	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}}
 	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 }
 
 type queueHandle struct {
 	node        *queueNode
 	nonblocking bool
-	release     func() // frees the inode for the next lookup
+	slotHandle
 }
 
 var (
@@ -104,11 +104,6 @@ var (
 	_ fs.FileWriter   = (*queueHandle)(nil)
 	_ fs.FileReleaser = (*queueHandle)(nil)
 )
-
-func (h *queueHandle) Release(ctx context.Context) syscall.Errno {
-	h.release()
-	return 0
-}
 
 // Read receives one whole message into the reader's buffer; one too long
 // for it stays queued (E2BIG). Offsets mean nothing: a queue is a stream.

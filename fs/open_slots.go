@@ -1,6 +1,10 @@
 package fs
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"syscall"
+)
 
 // openSlots decides which inode a lookup of a file that takes waiting
 // writes gets (see freshGen): the one the kernel already has for the name,
@@ -72,4 +76,13 @@ func (s *openSlots) forgotten(ino, gen uint64) {
 	if sl := s.slots[ino]; sl != nil && sl.gen == gen {
 		delete(s.slots, ino)
 	}
+}
+
+// slotHandle is embedded in the handles of such files: releasing the
+// handle frees its inode for the next lookup.
+type slotHandle struct{ release func() }
+
+func (h slotHandle) Release(ctx context.Context) syscall.Errno {
+	h.release()
+	return 0
 }

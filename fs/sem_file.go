@@ -107,7 +107,7 @@ type semHandle struct {
 	read        func(h *semHandle) ([]byte, error)
 	parse       func(text string) (semCommand, syscall.Errno)
 	snapshot    []byte // what the last read from offset 0 saw
-	release     func() // frees the file's inode for the next lookup
+	slotHandle
 }
 
 func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
@@ -119,7 +119,7 @@ func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, erro
 		return nil, 0, syscall.EROFS
 	}
 	id := f.StableAttr()
-	h := &semHandle{set: set, release: set.files.opened(id.Ino, id.Gen), nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
+	h := &semHandle{set: set, slotHandle: slotHandle{set.files.opened(id.Ino, id.Gen)}, nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
 	// Direct I/O: every read asks for the value now, and no page of the
 	// file is ever cached, so a write that waits holds no page lock that
 	// another open would wait for. No flush: a write has done all its
@@ -132,11 +132,6 @@ var (
 	_ fs.FileWriter   = (*semHandle)(nil)
 	_ fs.FileReleaser = (*semHandle)(nil)
 )
-
-func (h *semHandle) Release(ctx context.Context) syscall.Errno {
-	h.release()
-	return 0
-}
 
 // Read at offset 0 takes a fresh value; later offsets continue the same
 // snapshot, so one `cat` never mixes two values.
