@@ -1696,3 +1696,49 @@ func TestSemSharedPathChurn(t *testing.T) {
 		t.Errorf("value %d after %d P's and as many V's", v, shells/2*rounds)
 	}
 }
+
+// TestEchoLooksUpOnce: an `echo >` into an idle semaphore or queue file
+// costs the kernel one lookup (the file's inode is handed out again once
+// its last open is closed; see fs/open_slots.go), counted in the
+// daemon's --debug log.
+func TestEchoLooksUpOnce(t *testing.T) {
+	m := mount(t, "--debug")
+	k, kq := newKey(), newKey()
+	semNew(t, k, 1, 0600)
+	msgNewQueue(t, kq, 0600)
+	for _, c := range []struct{ path, name, first, second string }{
+		{m.Path("sem", keyName(k), "0"), `"0"`, "+1", "-1"},
+		{m.Path("msg", keyName(kq)), `"` + keyName(kq) + `"`, "one", "two"},
+	} {
+		echoReleased(t, m, c.path, c.first) // the kernel's dentry and inode now exist
+		from := len(m.Log())
+		echoReleased(t, m, c.path, c.second)
+		lookups := 0
+		for _, l := range strings.Split(m.Log()[from:], "\n") {
+			if strings.Contains(l, ": LOOKUP ") && strings.Contains(l, " "+c.name+" ") {
+				lookups++
+			}
+		}
+		if lookups != 1 {
+			t.Errorf("echo %s > %s: %d lookups, want 1\n%s", c.second, c.path, lookups, m.Log()[from:])
+		}
+	}
+}
+
+// echoReleased runs `echo word > path` and waits until the daemon has
+// answered the RELEASE of that open (the kernel sends it after close
+// returns).
+func echoReleased(t *testing.T, m *Mount, path, word string) {
+	t.Helper()
+	from := len(m.Log())
+	mustSh(t, "echo "+word+" > "+path)
+	semPollFor(t, 20*time.Second, "the RELEASE of "+path, func() bool {
+		log := m.Log()[from:]
+		i := strings.Index(log, ": RELEASE ")
+		if i < 0 {
+			return false
+		}
+		unique := log[strings.LastIndex(log[:i], "rx ")+3 : i]
+		return strings.Contains(log[i:], "tx "+unique+":")
+	})
+}
