@@ -97,6 +97,17 @@ var inodeGen atomic.Uint64
 // freshGen is a generation no inode has had.
 func freshGen() uint64 { return inodeGen.Add(1) }
 
+// childNode returns parent's node for name when it has identity id (an
+// earlier lookup's node, as is, costs no allocation: a listing of
+// thousands, or a shell loop, looks the same names up again), and
+// otherwise a new node from newOps.
+func childNode(ctx context.Context, parent *fs.Inode, name string, id fs.StableAttr, newOps func() fs.InodeEmbedder) *fs.Inode {
+	if n := parent.GetChild(name); n != nil && n.StableAttr() == id {
+		return n
+	}
+	return parent.NewInode(ctx, newOps(), id)
+}
+
 // entry fills a lookup's answer for child from its own Getattr, with the
 // entry and attribute lifetimes given, and returns child.
 func entry(ctx context.Context, child *fs.Inode, out *fuse.EntryOut, entryTTL, attrTTL time.Duration) *fs.Inode {

@@ -118,12 +118,7 @@ func (d *kindDir) child(ctx context.Context, name string, o *object, out *fuse.E
 	out.SetEntryTimeout(d.entryTimeout())
 	out.SetAttrTimeout(attrTTL)
 	id := fs.StableAttr{Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino, Gen: d.gen(o, o.attr.Ino)}
-	// The node of an earlier lookup, as is, costs no allocation (a
-	// listing of thousands looks every name up again).
-	if n := d.GetChild(name); n != nil && n.StableAttr() == id {
-		return n
-	}
-	return d.NewInode(ctx, d.kind.node(o), id)
+	return childNode(ctx, &d.Inode, name, id, func() fs.InodeEmbedder { return d.kind.node(o) })
 }
 
 // perOpen reports whether the kind needs an inode per open.

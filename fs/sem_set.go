@@ -92,28 +92,28 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	if errno != 0 {
 		return nil, errno
 	}
-	var ops fs.InodeEmbedder
+	var ops func() fs.InodeEmbedder
 	var ino uint64
 	switch name {
 	case "semop":
-		ops, ino = &semopFile{setFile{set: n}}, inoSemOpBase|uint64(n.id)<<16
+		ops, ino = func() fs.InodeEmbedder { return &semopFile{setFile{set: n}} }, inoSemOpBase|uint64(n.id)<<16
 	case "status":
-		ops, ino = &textFile{render: n.status}, inoSemStatBase|uint64(n.id)<<16
+		ops, ino = func() fs.InodeEmbedder { return &textFile{render: n.status} }, inoSemStatBase|uint64(n.id)<<16
 	default:
 		num, err := strconv.ParseUint(name, 10, 16)
 		if err != nil || strconv.FormatUint(num, 10) != name || int(num) >= s.Nsems {
 			return nil, syscall.ENOENT
 		}
-		ops, ino = newSemFile(n, int(num)), inoSemBase|uint64(n.id)<<16|num
+		ops, ino = func() fs.InodeEmbedder { return newSemFile(n, int(num)) }, inoSemBase|uint64(n.id)<<16|num
 	}
 	if name == "status" {
-		child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0})
+		child := childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0}, ops)
 		return entry(ctx, child, out, fixedTimeout, objectAttrTimeout), 0
 	}
 	// Files that take writes get an inode no other open is using, and
 	// are never cached, so a semop that waits holds no lock another open
 	// needs (see freshGen and openSlots).
-	child := n.NewInode(ctx, ops, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)})
+	child := childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)}, ops)
 	return entry(ctx, child, out, 0, objectAttrTimeout), 0
 }
 
