@@ -3,22 +3,28 @@
  *
  *   minfuse SIZE MOUNTPOINT
  *
- * Two files: "data", SIZE bytes kept in memory (reads and writes copy),
- * and "op", whose writes are accepted and do nothing (the least a request
- * can cost). Entries and attributes are cached a second; opens are direct
+ * Three files: "data", SIZE bytes kept in memory (reads and writes copy),
+ * "shmem", SIZE bytes in a shmem file (memfd) that reads and writes go to
+ * with pread and pwrite, as ipcfs's segment writes go to the segment's
+ * shmem file, and "op", whose writes are accepted and do nothing (the
+ * least a request can cost). Entries and attributes are cached a second; opens are direct
  * I/O, as ipcfs's are; O_TRUNC comes with the open; no flush, no xattrs.
  */
 #define FUSE_USE_VERSION 34
+#define _GNU_SOURCE
 #include <fuse_lowlevel.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-enum { ROOT = 1, DATA = 2, OP = 3 };
+enum { ROOT = 1, DATA = 2, OP = 3, SHMEM = 4 };
 
 static char *data;
 static size_t size;
+static int shmem;
 
 static void fill(fuse_ino_t ino, struct stat *st)
 {
@@ -30,7 +36,7 @@ static void fill(fuse_ino_t ino, struct stat *st)
 		st->st_nlink = 2;
 	} else {
 		st->st_mode = S_IFREG | 0666;
-		st->st_size = ino == DATA ? size : 0;
+		st->st_size = ino == OP ? 0 : size;
 	}
 }
 
@@ -51,6 +57,8 @@ static void mf_lookup(fuse_req_t r, fuse_ino_t parent, const char *name)
 		e.ino = DATA;
 	else if (!strcmp(name, "op"))
 		e.ino = OP;
+	else if (!strcmp(name, "shmem"))
+		e.ino = SHMEM;
 	if (!e.ino) {
 		fuse_reply_err(r, ENOENT);
 		return;
@@ -80,23 +88,41 @@ static void mf_open(fuse_req_t r, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void mf_read(fuse_req_t r, fuse_ino_t ino, size_t n, off_t off, struct fuse_file_info *fi)
 {
-	if (ino != DATA || (size_t)off >= size)
+	if (ino == OP || (size_t)off >= size)
 		n = 0;
 	else if (n > size - off)
 		n = size - off;
+	if (ino == SHMEM) {
+		static char buf[1 << 20];
+		ssize_t got = pread(shmem, buf, n < sizeof buf ? n : sizeof buf, off);
+		if (got < 0)
+			fuse_reply_err(r, errno);
+		else
+			fuse_reply_buf(r, buf, got);
+		return;
+	}
 	fuse_reply_buf(r, n ? data + off : NULL, n);
 }
 
 static void mf_write(fuse_req_t r, fuse_ino_t ino, const char *buf, size_t n, off_t off, struct fuse_file_info *fi)
 {
-	if (ino == DATA) {
+	if (ino != OP) {
 		if ((size_t)off >= size) {
 			fuse_reply_err(r, ENOSPC);
 			return;
 		}
 		if (n > size - off)
 			n = size - off;
+	}
+	if (ino == DATA)
 		memcpy(data + off, buf, n);
+	if (ino == SHMEM) {
+		ssize_t put = pwrite(shmem, buf, n, off);
+		if (put < 0) {
+			fuse_reply_err(r, errno);
+			return;
+		}
+		n = put;
 	}
 	fuse_reply_write(r, n);
 }
@@ -119,6 +145,9 @@ int main(int argc, char **argv)
 	}
 	size = strtoull(argv[1], NULL, 0);
 	data = calloc(1, size ? size : 1);
+	shmem = memfd_create("minfuse", 0);
+	if (shmem < 0 || ftruncate(shmem, size))
+		return 1;
 	char *args[] = {argv[0], NULL};
 	struct fuse_args fa = FUSE_ARGS_INIT(1, args);
 	struct fuse_session *se = fuse_session_new(&fa, &ops, sizeof ops, NULL);
