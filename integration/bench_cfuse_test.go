@@ -55,9 +55,8 @@ func mountMinFuse(b *testing.B, size int) string {
 // measured as in the benchmarks above: 1 MiB reads and writes of a 256 MiB
 // segment against its 256 MiB file (kept in memory, and, for writes, in a
 // shmem file written with pwrite as ipcfs writes a segment), one small
-// write on an open file
-// (a semaphore's +1/-1 against a write that does nothing), and the shell
-// loop of `echo > file`. Below 1 for reads and writes, and above 1 for
+// write on an open file (a semaphore's +1/-1 against a write that does
+// nothing), and the shell loop of `echo > file`. Below 1 for reads and writes, and above 1 for
 // the others, ipcfs is the slower.
 func BenchmarkVsMinFuse(b *testing.B) {
 	m := mount(b)

@@ -7,8 +7,9 @@
  * "shmem", SIZE bytes in a shmem file (memfd) that reads and writes go to
  * with pread and pwrite, as ipcfs's segment writes go to the segment's
  * shmem file, and "op", whose writes are accepted and do nothing (the
- * least a request can cost). Entries and attributes are cached a second; opens are direct
- * I/O, as ipcfs's are; O_TRUNC comes with the open; no flush, no xattrs.
+ * least a request can cost). Entries and attributes are cached a second;
+ * opens are direct I/O, as ipcfs's are; O_TRUNC comes with the open; no
+ * flush, no xattrs.
  */
 #define FUSE_USE_VERSION 34
 #define _GNU_SOURCE
