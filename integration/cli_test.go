@@ -17,16 +17,30 @@ import (
 )
 
 // runIpcfs runs ipcfs with args to completion (for flags that exit at
-// once) and returns its output and exit code. Output goes to a file, not
-// a pipe, so a daemon left in the background cannot hold the call up.
+// once) and returns its output and exit code.
 func runIpcfs(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := runToEnd(t, exec.Command(ipcfsBin, args...))
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out, exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("ipcfs %v: %v", args, err)
+	}
+	return out, 0
+}
+
+// runToEnd runs cmd, failing the test if it has not returned in 30 s, and
+// returns its output and error. Output goes to a file, not a pipe, so a
+// daemon it leaves in the background (keeping stderr) cannot hold it up.
+func runToEnd(t *testing.T, cmd *exec.Cmd) (string, error) {
 	t.Helper()
 	out, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	cmd := exec.Command(ipcfsBin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
@@ -38,17 +52,10 @@ func runIpcfs(t *testing.T, args ...string) (string, int) {
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("ipcfs %v did not return", args)
+		t.Fatalf("%v did not return", cmd.Args)
 	}
 	b, _ := os.ReadFile(out.Name())
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return string(b), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("ipcfs %v: %v", args, err)
-	}
-	return string(b), 0
+	return string(b), err
 }
 
 // mountInfo returns the /proc/self/mountinfo lines of FUSE mounts on dir.
@@ -351,27 +358,7 @@ func helperMount(t *testing.T, dir string, script string) (string, error) {
 			}
 		}
 	})
-	out, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd := exec.Command("bash", "-c", script)
-	cmd.Stdout, cmd.Stderr = out, out // a file: the daemon keeps stderr
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s did not return", script)
-	}
-	b, _ := os.ReadFile(out.Name())
-	return string(b), err
+	return runToEnd(t, exec.Command("bash", "-c", script))
 }
 
 // TestCLIMountHelper: called as mount.fuse3 calls it (source, mountpoint,
