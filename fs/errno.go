@@ -43,14 +43,27 @@ func staleErrno(err error) syscall.Errno {
 }
 
 // objectErrno is the answer of a node found under key want, whose object
-// IPC_STAT read with err and key: ESTALE when the object is gone or its
-// key now names another (see staleErrno).
-func objectErrno(err error, key, want sysv.Key) syscall.Errno {
+// IPC_STAT read with err and key, when the object is gone or its key now
+// names another. ESTALE makes the kernel walk the path again, looking
+// every entry up afresh, so it finds the object that has the name now; but
+// it walks again only once, and a second ESTALE reaches the caller as
+// "Stale file handle", which no syscall gives. So ESTALE is the answer
+// only where walking again finds something (idOf finds the key), and
+// otherwise ENOENT. (Only a key removed and made again twice within one
+// walk still ends in ESTALE.)
+func objectErrno(err error, key, want sysv.Key, idOf func(sysv.Key) (int, error)) syscall.Errno {
 	if err != nil {
-		return staleErrno(err)
+		if e := toErrno(err); !vanished(e) {
+			return e
+		}
+	} else if key == want {
+		return 0
 	}
-	if key != want {
-		return syscall.ESTALE
+	if want == sysv.Private { // id-N: no other object can take the name
+		return syscall.ENOENT
 	}
-	return 0
+	if _, err := idOf(want); err != nil {
+		return syscall.ENOENT
+	}
+	return syscall.ESTALE
 }

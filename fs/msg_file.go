@@ -57,14 +57,13 @@ func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Att
 	return 0
 }
 
-// Setattr is chmod and chown (IPC_SET as the caller). A truncation is
-// accepted and ignored: a queue is emptied by reading it, and `echo >`
-// must not fail.
+// Setattr is chmod, chown and touch (IPC_SET as the caller, see
+// permChange). A truncation is accepted and ignored: a queue is emptied
+// by reading it, and `echo >` must not fail.
 func (n *queueNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	_, okMode := in.GetMode()
-	_, okUid := in.GetUID()
-	_, okGid := in.GetGID()
-	if (okMode || okUid || okGid) && n.readOnly {
+	if change, errno := permChange(in); errno != 0 {
+		return errno
+	} else if change && n.readOnly {
 		return syscall.EROFS
 	}
 	q, err := sysv.MsgStat(n.id)

@@ -7,16 +7,46 @@ import (
 	"github.com/ipcfs/ipcfs/sysv"
 )
 
-// setPerm carries out the chmod and chown parts of a setattr as one
-// IPC_SET made as the caller, so the kernel decides who may. Fields the
-// setattr leaves out keep their current values.
+// permChange reports whether a setattr changes an object's ipc_perm,
+// which is one IPC_SET: a chmod, a chown, or a touch. An object's times
+// are the kernel's record of it, and cannot be set to a given value
+// (EPERM); a touch (to now) is an IPC_SET of the current values, so the
+// kernel decides who may, and it moves the object's ctime, as a touch
+// moves a file's. The times a truncation brings (ftruncate sends them)
+// change nothing.
+func permChange(in *fuse.SetAttrIn) (bool, syscall.Errno) {
+	_, okMode := in.GetMode()
+	_, okUid := in.GetUID()
+	_, okGid := in.GetGID()
+	if okMode || okUid || okGid {
+		return true, 0
+	}
+	if in.Valid&fuse.FATTR_SIZE != 0 {
+		return false, 0
+	}
+	touch := false
+	for _, t := range [...]struct{ set, now uint32 }{{fuse.FATTR_ATIME, fuse.FATTR_ATIME_NOW}, {fuse.FATTR_MTIME, fuse.FATTR_MTIME_NOW}} {
+		if in.Valid&t.set == 0 {
+			continue
+		}
+		if in.Valid&t.now == 0 {
+			return false, syscall.EPERM
+		}
+		touch = true
+	}
+	return touch, 0
+}
+
+// setPerm carries out the chmod, chown and touch parts of a setattr (see
+// permChange) as one IPC_SET made as the caller, so the kernel decides
+// who may. Fields the setattr leaves out keep their current values.
 func setPerm(cred *sysv.Cred, in *fuse.SetAttrIn, cur *sysv.Perm, set func(uid, gid, mode uint32) error) syscall.Errno {
+	if change, errno := permChange(in); !change {
+		return errno
+	}
 	mode, okMode := in.GetMode()
 	uid, okUid := in.GetUID()
 	gid, okGid := in.GetGID()
-	if !okMode && !okUid && !okGid {
-		return 0
-	}
 	if !okMode {
 		mode = cur.Mode
 	}

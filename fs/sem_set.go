@@ -42,10 +42,10 @@ func (n *semSetNode) Unlink(ctx context.Context, name string) syscall.Errno {
 }
 
 // stat reads the set; ESTALE when it is gone or its key now names
-// another, so the kernel looks the path up afresh (see staleErrno).
+// another, so the kernel looks the path up afresh (see objectErrno).
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
 	s, err := sysv.SemStat(n.id)
-	return s, objectErrno(err, s.Perm.Key, n.key)
+	return s, objectErrno(err, s.Perm.Key, n.key, semKind{}.idOf)
 }
 
 func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -59,7 +59,7 @@ func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.At
 	return 0
 }
 
-// Setattr is chmod and chown of the set: IPC_SET as the caller.
+// Setattr is chmod, chown and touch of the set: IPC_SET as the caller.
 func (n *semSetNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if errno := semSetPerm(ctx, n.id, n.kind.readOnly, in); errno != 0 {
 		return errno
@@ -67,13 +67,11 @@ func (n *semSetNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 	return n.Getattr(ctx, fh, out)
 }
 
-// semSetPerm is chmod/chown of set id, from the set or any of its files.
+// semSetPerm is chmod/chown/touch of set id (see permChange), from the
+// set or any of its files. A truncation means nothing here.
 func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) syscall.Errno {
-	_, okMode := in.GetMode()
-	_, okUid := in.GetUID()
-	_, okGid := in.GetGID()
-	if !okMode && !okUid && !okGid {
-		return 0 // truncation and times mean nothing here
+	if change, errno := permChange(in); !change {
+		return errno
 	}
 	if readOnly {
 		return syscall.EROFS

@@ -36,14 +36,24 @@ var (
 
 // stat reads the segment; ESTALE when it is gone, or when its key now
 // names another (removed while attached) and no handle of ours holds it,
-// so the kernel looks the path up afresh (see staleErrno). An open handle
-// keeps its segment, key or not: fstat and ftruncate on it still work.
+// so the kernel looks the path up afresh (see objectErrno). An open
+// handle keeps its segment, key or not: fstat and ftruncate on it still
+// work (the kernel sends neither with the handle).
 func (n *segmentNode) stat() (sysv.Segment, syscall.Errno) {
 	s, err := sysv.ShmStat(n.id)
 	if err == nil && n.handles.Load() > 0 {
 		return s, 0
 	}
-	return s, objectErrno(err, s.Perm.Key, n.key)
+	return s, objectErrno(err, s.Perm.Key, n.key, shmKind{}.idOf)
+}
+
+// statToOpen is stat for an open, which always comes from a path: the
+// path must still name this segment, whatever handles are open, or a
+// write after `ipcrm; shmget` of the same key would land in the removed
+// segment.
+func (n *segmentNode) statToOpen() (sysv.Segment, syscall.Errno) {
+	s, err := sysv.ShmStat(n.id)
+	return s, objectErrno(err, s.Perm.Key, n.key, shmKind{}.idOf)
 }
 
 func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -57,8 +67,9 @@ func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 	return 0
 }
 
-// Setattr is chmod and chown (IPC_SET, as the caller) and truncate (zero
-// the bytes from the new size on; the segment never changes size).
+// Setattr is chmod, chown and touch (IPC_SET as the caller, see
+// permChange) and truncate (zero the bytes from the new size on; the
+// segment never changes size).
 func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if n.readOnly {
 		return syscall.EROFS
@@ -93,11 +104,13 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 }
 
 func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	writable := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	// O_TRUNC truncates whatever the access mode, and so needs the right
+	// to write, as open(2) of any file does.
+	writable := flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
 	if writable && n.readOnly {
 		return nil, 0, syscall.EROFS
 	}
-	if _, errno := n.stat(); errno != 0 {
+	if _, errno := n.statToOpen(); errno != 0 {
 		return nil, 0, errno
 	}
 	var mem []byte
@@ -157,13 +170,21 @@ var (
 // /proc/self/map_files, which needs CAP_SYS_ADMIN; nil without it. It is
 // opened for writing whatever the attachment (shmat checked the caller's
 // permission), as the kernel may use it for any later open of the inode,
-// writable mappings included.
+// writable mappings included. A SHM_HUGETLB segment's file is in
+// hugetlbfs, which has no read or write calls and which the kernel does
+// not take as a backing file: nil, and its handles copy through the
+// attachment.
 func openBacking(mem []byte) *os.File {
 	page := uintptr(unix.Getpagesize())
 	start := uintptr(unsafe.Pointer(&mem[0]))
 	end := start + (uintptr(len(mem))+page-1)/page*page
 	f, err := os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), os.O_RDWR, 0)
 	if err != nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &st) != nil || st.Type == unix.HUGETLBFS_MAGIC {
+		f.Close()
 		return nil
 	}
 	return f

@@ -338,6 +338,10 @@ func permOps(kind string) []permOp {
 			{name: "attach-rw", need: 6,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("shmat", o.id, "rw") },
 				mount:  func(p string, _ uint32) []string { return permCmd("fopenrw", p) }},
+			// O_TRUNC truncates whatever the access mode: it needs write.
+			{name: "trunc-ro", need: 6,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("shmat", o.id, "rw") },
+				mount:  func(p string, _ uint32) []string { return permCmd("fopenrotrunc", p) }},
 		}
 	case "sem":
 		ops = []permOp{
@@ -381,6 +385,12 @@ func permOps(kind string) []permOp {
 		permOp{name: "chgrp",
 			direct: func(o permObject, mode uint32, q string) []string { return permSetCmd(o, permOwner.uid, 3002, mode, q) },
 			mount:  func(p string, _ uint32) []string { return permCmd("chown", p, -1, 3002) }},
+		// A touch is an IPC_SET of the current values (see fs/perm.go).
+		permOp{name: "touch",
+			direct: func(o permObject, mode uint32, q string) []string {
+				return permSetCmd(o, permOwner.uid, permOwner.gid, mode, q)
+			},
+			mount: func(p string, _ uint32) []string { return permCmd("touch", p) }},
 		permOp{name: "rm", fresh: true,
 			direct: func(o permObject, _ uint32, _ string) []string { return permCmd(o.kind+"rm", o.id) },
 			mount:  func(p string, _ uint32) []string { return permCmd(rm, p) }},

@@ -68,7 +68,7 @@ func run(c *config) error {
 		return nil // asked to stop before anything was mounted
 	default:
 	}
-	server, err := fs.Mount(c.mountpoint, root, mountOptions(c))
+	server, err := mount(c.mountpoint, root, mountOptions(c))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
@@ -84,6 +84,20 @@ func run(c *config) error {
 	}()
 	server.Wait()
 	return nil
+}
+
+// mount serves root at mountpoint, as go-fuse's fs.Mount does, through
+// ipcfs's guarded file system (see ipcfs.NewRawFS).
+func mount(mountpoint string, root *ipcfs.Root, opts *fs.Options) (*fuse.Server, error) {
+	server, err := fuse.NewServer(ipcfs.NewRawFS(root, opts), mountpoint, &opts.MountOptions)
+	if err != nil {
+		return nil, err
+	}
+	go server.Serve()
+	if err := server.WaitMount(); err != nil {
+		return nil, err // as fs.Mount: a serve loop with no mount ends by itself
+	}
+	return server, nil
 }
 
 func mountOptions(c *config) *fs.Options {

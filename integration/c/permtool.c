@@ -29,6 +29,8 @@
  *   stat PATH
  *   fread PATH | freadnb PATH  open O_RDONLY (|O_NONBLOCK), one read
  *   fopenrw PATH               open O_RDWR, close
+ *   fopenrotrunc PATH          open O_RDONLY|O_TRUNC, close
+ *   touch PATH                 utimensat(PATH, NULL): both times to now
  *   fwrite PATH DATA | fwritenb PATH DATA   open O_WRONLY (|O_NONBLOCK),
  *                              one write of DATA
  *   fwritefile PATH FILE       open O_WRONLY, one write of FILE's bytes
@@ -251,6 +253,17 @@ static int one(int argc, char **argv)
 			errno = e;
 			result(n < 0 ? -1 : 0);
 		}
+		return 2;
+	}
+	if (IS("fopenrotrunc", 1)) {
+		int fd = open(argv[1], O_RDONLY | O_TRUNC);
+		if (fd >= 0)
+			close(fd);
+		result(fd);
+		return 2;
+	}
+	if (IS("touch", 1)) {
+		result(utimensat(AT_FDCWD, argv[1], NULL, 0));
 		return 2;
 	}
 	if (IS("fopenrw", 1)) {

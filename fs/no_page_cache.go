@@ -1,0 +1,35 @@
+package fs
+
+import (
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// NewRawFS is go-fuse's file system for the tree under root, with one
+// guard: no open is ever served from the kernel's page cache, which would
+// go stale as programs change the objects behind it.
+//
+// Every open asks for direct I/O, except a read-only open of a segment,
+// which asks for passthrough instead (see segmentNode.Open). go-fuse
+// leaves passthrough out of its reply when the kernel refuses the backing
+// file, and from then on for every file of the mount. Such a reply gets
+// direct I/O here, and segments stop asking. (An inode that still has a
+// passthrough open fails further opens with EIO until that one closes:
+// the kernel allows no other kind of open beside it.)
+func NewRawFS(root *Root, opts *fs.Options) fuse.RawFileSystem {
+	return &noPageCache{RawFileSystem: fs.NewNodeFS(root, opts), root: root}
+}
+
+type noPageCache struct {
+	fuse.RawFileSystem
+	root *Root
+}
+
+func (n *noPageCache) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
+	st := n.RawFileSystem.Open(cancel, in, out)
+	if st == fuse.OK && out.OpenFlags&(fuse.FOPEN_PASSTHROUGH|fuse.FOPEN_DIRECT_IO) == 0 {
+		out.OpenFlags |= fuse.FOPEN_DIRECT_IO
+		n.root.passthrough.Store(false)
+	}
+	return st
+}

@@ -1,0 +1,261 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The corners of shm/ that a first QA pass found wrong: huge-page
+// segments, a key made again while a handle holds the old segment,
+// O_RDONLY|O_TRUNC, and the times (touch).
+
+const (
+	hugePagesFile = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+	shmHugeTLB    = 04000 // SHM_HUGETLB, which x/sys/unix does not name
+)
+
+// reserveHugePages adds n 2 MiB huge pages to the kernel's pool for the
+// test, and gives them back when it ends.
+func reserveHugePages(t testing.TB, n int) {
+	t.Helper()
+	b, err := os.ReadFile(hugePagesFile)
+	if err != nil {
+		t.Skipf("no 2 MiB huge pages on this kernel: %v", err)
+	}
+	old, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("%s: %q", hugePagesFile, b)
+	}
+	set := func(v int) error { return os.WriteFile(hugePagesFile, []byte(strconv.Itoa(v)), 0) }
+	t.Cleanup(func() {
+		if err := set(old); err != nil {
+			t.Errorf("putting %s back to %d: %v", hugePagesFile, old, err)
+		}
+	})
+	if err := set(old + n); err != nil {
+		t.Fatalf("reserving huge pages: %v", err)
+	}
+	b, _ = os.ReadFile(hugePagesFile)
+	if got, _ := strconv.Atoi(strings.TrimSpace(string(b))); got < old+n {
+		t.Skipf("the kernel found memory for %d huge pages of the %d asked", got-old, n)
+	}
+}
+
+// TestShmHugePages: a SHM_HUGETLB segment reads and writes through the
+// mount as any other (its file, in hugetlbfs, has no read or write
+// calls and is no backing file for passthrough), and opening it leaves
+// every other segment's opens as they were: never stale, never EIO.
+func TestShmHugePages(t *testing.T) {
+	reserveHugePages(t, 2)
+	m := mount(t)
+	const hsize = 2 << 20
+	hkey, key := newKey(), newKey()
+	hid := newSegment(t, hkey, hsize, shmHugeTLB|0600)
+	id := newSegment(t, key, 4096, 0600)
+	hp, p := m.Path("shm", keyName(hkey)), m.Path("shm", keyName(key))
+	seg := attach(t, id, 0)
+
+	// A read-only open of the ordinary segment, before and after.
+	ro, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	checkRO := func(when string) {
+		t.Helper()
+		for _, s := range []string{"AAAA", "BBBB"} {
+			copy(seg, s)
+			b := make([]byte, 4)
+			if _, err := ro.ReadAt(b, 0); err != nil || string(b) != s {
+				t.Errorf("%s: read-only handle reads %q, %v; the segment has %q", when, b, err, s)
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				t.Errorf("%s: a new read-only open: %v", when, err)
+				continue
+			}
+			if _, err := f.ReadAt(b, 0); err != nil || string(b) != s {
+				t.Errorf("%s: a new read-only open reads %q, %v; the segment has %q", when, b, err, s)
+			}
+			f.Close()
+		}
+	}
+	checkRO("before the huge-page segment is opened")
+
+	// The huge-page segment, against shmat made directly.
+	runC(t, "shmtool", "pattern", strconv.Itoa(hid), "3")
+	mustSh(t, "echo hello > "+hp)
+	want := make([]byte, hsize)
+	copy(want, "hello\n")
+	if got := segmentBytes(t, hid); !bytes.Equal(got, want) {
+		t.Errorf("after echo hello >: differs at %d", firstDiff(got, want))
+	}
+	mustSh(t, "printf abc | dd of="+hp+" bs=3 seek=1 conv=notrunc status=none")
+	copy(want[3:], "abc")
+	if got := segmentBytes(t, hid); !bytes.Equal(got, want) {
+		t.Errorf("after dd seek=1: differs at %d", firstDiff(got, want))
+	}
+	if got := mustSh(t, "cat "+hp); got != string(want) {
+		t.Errorf("cat differs from the segment at %d", firstDiff([]byte(got), want))
+	}
+	f, err := os.OpenFile(hp, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pwrite(2) itself: os.File.WriteAt retries a short write.
+	if n, err := unix.Pwrite(int(f.Fd()), []byte("tail!"), hsize-2); n != 2 || err != nil {
+		t.Errorf("write running past the end: %d, %v; want a short write of 2", n, err)
+	}
+	if _, err := unix.Pwrite(int(f.Fd()), []byte("x"), hsize); err != syscall.ENOSPC {
+		t.Errorf("write at the end: %v, want ENOSPC", err)
+	}
+	f.Close()
+	if got := segmentBytes(t, hid)[hsize-2:]; string(got) != "ta" {
+		t.Errorf("the segment's last bytes: %q, want \"ta\"", got)
+	}
+	mustSh(t, "truncate -s 10 "+hp)
+	clear(want[10:])
+	copy(want[hsize-2:], "\x00\x00")
+	if got := segmentBytes(t, hid); !bytes.Equal(got, want) {
+		t.Errorf("after truncate -s 10: differs at %d", firstDiff(got, want))
+	}
+
+	checkRO("after the huge-page segment was opened")
+	mem, err := unix.Mmap(int(ro.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Logf("shared read-only mmap refused: %v", err)
+		return
+	}
+	defer unix.Munmap(mem)
+	copy(seg, "CCCC")
+	if string(mem[:4]) != "CCCC" {
+		t.Errorf("a shared read-only mapping shows %q, the segment has \"CCCC\"", mem[:4])
+	}
+}
+
+// TestShmOpenAfterKeyRemade: while a handle holds a removed segment, its
+// key made again names the new segment at once: an open of the path
+// reaches the new one, and the held handle keeps the old.
+func TestShmOpenAfterKeyRemade(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	oldID := newSegment(t, key, 4096, 0600)
+	p := m.Path("shm", keyName(key))
+	held, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.WriteAt([]byte("OLD"), 0); err != nil {
+		t.Fatal(err)
+	}
+	rmid(t, oldID)
+	newID := newSegment(t, key, 8192, 0600)
+
+	if err := os.WriteFile(p, []byte("NEW"), 0); err != nil {
+		t.Fatalf("write to the re-made key: %v", err)
+	}
+	if got := segmentBytes(t, newID)[:3]; string(got) != "NEW" {
+		t.Errorf("the new segment has %q, want NEW", got)
+	}
+	if got := segmentBytes(t, oldID)[:3]; string(got) != "OLD" {
+		t.Errorf("the removed segment has %q, want OLD: the write went to it", got)
+	}
+	if st := statOf(t, p); st.Size != 8192 {
+		t.Errorf("stat of the path: size %d, want the new segment's 8192", st.Size)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(held.Fd()), &st); err != nil || st.Size != 4096 {
+		t.Errorf("fstat of the held handle: size %d, %v; want the old segment's 4096", st.Size, err)
+	}
+	b := make([]byte, 3)
+	if _, err := held.ReadAt(b, 0); err != nil || string(b) != "OLD" {
+		t.Errorf("the held handle reads %q, %v; want OLD", b, err)
+	}
+
+	// Removed with nothing in its place: ENOENT, never ESTALE.
+	held.Close()
+	shmPollUntil(t, "the old segment is gone", func() bool { return shmGone(oldID) })
+	statOf(t, p)
+	rmid(t, newID)
+	for _, flag := range []int{os.O_RDONLY, os.O_WRONLY} {
+		if _, err := os.OpenFile(p, flag, 0); errnoOf(err) != syscall.ENOENT {
+			t.Errorf("open(%#x) of a removed segment's cached name: %v, want ENOENT", flag, err)
+		}
+	}
+}
+
+// TestShmReadOnlyTrunc: open(O_RDONLY|O_TRUNC) truncates, as on any file
+// system (and needs write permission: see TestPermDifferential).
+func TestShmReadOnlyTrunc(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 3*4096, 0600)
+	runC(t, "shmtool", "pattern", strconv.Itoa(id), "6")
+	f, err := os.OpenFile(m.Path("shm", keyName(key)), os.O_RDONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := segmentBytes(t, id); !bytes.Equal(got, make([]byte, 3*4096)) {
+		t.Errorf("after open(O_RDONLY|O_TRUNC): byte %d is not zero", firstDiff(got, make([]byte, 3*4096)))
+	}
+}
+
+// TestShmTouch: a segment's times are the kernel's. touch (both to now)
+// is an IPC_SET of the current values: allowed to the owner, it moves
+// ctime as IPC_SET does and changes nothing else; a given time is EPERM.
+// The times ftruncate sends along are no touch: a writer who is not the
+// owner may still truncate.
+func TestShmTouch(t *testing.T) {
+	m := mount(t, "--allow-other")
+	openToOthers(t, m.Dir)
+	key := newKey()
+	id := newSegment(t, key, 8192, 0666)
+	p := m.Path("shm", keyName(key))
+	copy(attach(t, id, 0), "data")
+	before := shmStat(t, id)
+
+	// Wait for the clock's second to move past ctime, so a new ctime shows.
+	shmPollUntil(t, "the clock passes the segment's ctime", func() bool { return time.Now().Unix() > before.Ctime })
+	// utimensat alone: touch(1) opens the file first, which attaches.
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, nil, 0); err != nil {
+		t.Fatalf("utimensat(NULL): %v", err)
+	}
+	after := shmStat(t, id)
+	if after.Ctime <= before.Ctime {
+		t.Errorf("touch: ctime %d, want later than %d", after.Ctime, before.Ctime)
+	}
+	if after.Perm != before.Perm || after.Atime != before.Atime || after.Dtime != before.Dtime {
+		t.Errorf("touch changed more than ctime: %+v -> %+v", before, after)
+	}
+
+	for _, script := range []string{"touch -d 2000-01-01 " + p, "touch -m -d @1 " + p} {
+		_, stderr, err := sh(t, script)
+		if err == nil || !strings.Contains(stderr, "Operation not permitted") {
+			t.Errorf("%s: %v %q, want EPERM", script, err, stderr)
+		}
+	}
+	if now := shmStat(t, id); now.Perm != after.Perm || now.Ctime != after.Ctime {
+		t.Errorf("a refused touch changed the segment: %+v -> %+v", after, now)
+	}
+
+	// A writer who is not the owner truncates (open + ftruncate).
+	if _, stderr, err := asUser(t, fmt.Sprintf("truncate -s 2 %s && truncate -s 1 %s", p, p)); err != nil {
+		t.Errorf("truncate as a writer who is not the owner: %v %s", err, stderr)
+	}
+	if got := segmentBytes(t, id)[:4]; string(got) != "d\x00\x00\x00" {
+		t.Errorf("after truncate -s 1: %q", got)
+	}
+	if _, stderr, err := asUser(t, "touch "+p); err == nil || !strings.Contains(stderr, "Operation not permitted") {
+		t.Errorf("touch as a writer who is not the owner: %v %q, want EPERM as IPC_SET gives", err, stderr)
+	}
+}
