@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +204,7 @@ func TestCLISignals(t *testing.T) {
 	}{
 		{"SIGTERM", syscall.SIGTERM, false},
 		{"SIGINT", syscall.SIGINT, false},
+		{"SIGHUP", syscall.SIGHUP, false}, // the terminal of a foreground daemon closed
 		{"SIGTERM-busy", syscall.SIGTERM, true},
 		{"SIGINT-busy", syscall.SIGINT, true},
 	} {
@@ -395,6 +397,10 @@ func TestCLIMountHelper(t *testing.T) {
 			pids := daemonsOn(dir)
 			if len(pids) != 1 {
 				t.Fatalf("background daemons on %s: %v", dir, pids)
+			}
+			// Named as itself for ps, pidof and killall, not "exe".
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pids[0])); strings.TrimSpace(string(comm)) != "ipcfs" {
+				t.Errorf("the background daemon's name is %q, want ipcfs", comm)
 			}
 			b, err := os.ReadFile(filepath.Join(dir, "shm", keyName(key)))
 			if err != nil || !bytes.Equal(b, patternBytes(4096, 9)) {

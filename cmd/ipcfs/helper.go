@@ -19,8 +19,14 @@ func runInBackground() int {
 		fmt.Fprintln(os.Stderr, "ipcfs:", err)
 		return 1
 	}
-	args := append([]string{"-f"}, os.Args[1:]...)
-	cmd := exec.Command("/proc/self/exe", args...)
+	// The binary by its own path, not /proc/self/exe, whose name would be
+	// the daemon's ("exe") for ps, pidof and killall.
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.Command(exe, append([]string{"-f"}, os.Args[1:]...)...)
+	cmd.Args[0] = os.Args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, os.Stderr
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Env = append(os.Environ(), readyFdEnv+"=3")

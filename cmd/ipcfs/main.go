@@ -44,19 +44,20 @@ func main() {
 func run(c *config) error {
 	// Caught from the start: a signal that comes while the mount is being
 	// made must not kill the daemon with the mount up and nobody serving
-	// it (a dead mount), but unmount it and exit 0 like any other.
+	// it (a dead mount), but unmount it and exit 0 like any other. SIGHUP
+	// too: the terminal of a foreground daemon closed.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	if c.ipcNS != "" {
 		if err := enterIPCNamespace(c.ipcNS); err != nil {
 			return err
 		}
 	}
-	if err := prepareMountpoint(c.mountpoint); err != nil {
-		return err
-	}
 	undoFile, err := undoPath(c.mountpoint)
 	if err != nil {
+		return err
+	}
+	if err := prepareMountpoint(c.mountpoint); err != nil {
 		return err
 	}
 	root, err := ipcfs.NewRoot(ipcfs.Options{ReadOnly: c.readOnly, UndoFile: undoFile})

@@ -3,9 +3,11 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +16,8 @@ import (
 // records: one file per mountpoint and IPC namespace, under /run/ipcfs
 // for root (gone at reboot, as the semaphores are) or the user's runtime
 // directory, so that a daemon started again on the same mountpoint takes
-// them over.
+// them over. It also makes sure this daemon is the only one using them
+// (see claim).
 func undoPath(mountpoint string) (string, error) {
 	abs, err := filepath.Abs(mountpoint)
 	if err != nil {
@@ -24,17 +27,59 @@ func undoPath(mountpoint string) (string, error) {
 	if err := unix.Stat("/proc/self/ns/ipc", &ns); err != nil {
 		return "", err
 	}
+	dir, err := stateDir()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", abs, ns.Ino)))
+	path := filepath.Join(dir, "undo-"+hex.EncodeToString(sum[:8])+".json")
+	if err := claim(path + ".lock"); err != nil {
+		return "", fmt.Errorf("another ipcfs daemon serves %s in this IPC namespace (%w)", abs, err)
+	}
+	return path, nil
+}
+
+// stateDir is the directory of the undo records, made if missing. The
+// records are semop adjustments the daemon applies, as its own user, for
+// processes that exited; so the directory must be this user's alone, or
+// another user could plant records there. Without XDG_RUNTIME_DIR an
+// ordinary user's is under the shared temporary directory, named by uid.
+func stateDir() (string, error) {
 	dir := "/run/ipcfs"
-	if os.Geteuid() != 0 {
-		dir = os.Getenv("XDG_RUNTIME_DIR")
-		if dir == "" {
-			dir = os.TempDir()
+	if uid := os.Geteuid(); uid != 0 {
+		if run := os.Getenv("XDG_RUNTIME_DIR"); run != "" {
+			dir = filepath.Join(run, "ipcfs")
+		} else {
+			dir = filepath.Join(os.TempDir(), "ipcfs-"+strconv.Itoa(uid))
 		}
-		dir = filepath.Join(dir, "ipcfs")
 	}
 	if err := os.MkdirAll(dir, 0700); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", abs, ns.Ino)))
-	return filepath.Join(dir, "undo-"+hex.EncodeToString(sum[:8])+".json"), nil
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0022 != 0 {
+		return "", fmt.Errorf("%s, which keeps the semop undo records, is not a directory of this user's that only it may write: remove it, or set XDG_RUNTIME_DIR", dir)
+	}
+	return dir, nil
+}
+
+// claim takes an exclusive lock on path for as long as the daemon lives
+// (the kernel drops it when the process ends, however it ends). Two
+// daemons on one mountpoint would both apply the same undo records.
+func claim(path string) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0600)
+	if err != nil {
+		return err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return errors.New("its lock " + path + " is held")
+		}
+		return err
+	}
+	return nil // fd stays open: the lock lives with the process
 }

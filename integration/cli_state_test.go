@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// The undo records' place: one daemon per mountpoint, and a directory no
+// other user can write.
+
+// TestCLIOneDaemonPerMountpoint: a second daemon on a served mountpoint
+// refuses to start (both would apply the same undo records), and the
+// first goes on serving.
+func TestCLIOneDaemonPerMountpoint(t *testing.T) {
+	m := mount(t)
+	out, code := runIpcfs(t, m.Dir)
+	if code != 1 || !strings.Contains(out, "another ipcfs daemon serves "+m.Dir) {
+		t.Errorf("a second daemon on %s: exit %d, %q; want 1 and why", m.Dir, code, out)
+	}
+	if lines := mountInfo(m.Dir); len(lines) != 1 {
+		t.Errorf("mounts on %s: %q, want the first daemon's only", m.Dir, lines)
+	}
+	if _, err := os.ReadDir(m.Path("shm")); err != nil {
+		t.Errorf("the first daemon after the second was refused: %v", err)
+	}
+}
+
+// TestCLIStateDirOfUser: an ordinary user's daemon without
+// XDG_RUNTIME_DIR keeps its undo records in TMPDIR/ipcfs-UID, made 0700;
+// one that another user made, or that others may write, or a symlink,
+// stops the daemon before it mounts or reads anything there.
+func TestCLIStateDirOfUser(t *testing.T) {
+	tmp := t.TempDir()
+	openToOthers(t, filepath.Join(tmp, "x"))
+	if err := os.Chmod(tmp, 0777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(tmp, "ipcfs-1000")
+	mnt := filepath.Join(tmp, "mnt")
+	if err := os.Mkdir(mnt, 0755); err != nil || os.Chown(mnt, 1000, 1000) != nil {
+		t.Fatal("making the user's mountpoint: ", err)
+	}
+	asUser := func() *exec.Cmd {
+		cmd := exec.Command("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", ipcfsBin, mnt)
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "XDG_RUNTIME_DIR=")
+		return cmd
+	}
+	openToOthers(t, ipcfsBin)
+
+	for _, c := range []struct {
+		name string
+		make func() error
+	}{
+		{"root's", func() error { return os.Mkdir(state, 0700) }},
+		{"writable by others", func() error {
+			if err := os.Mkdir(state, 0777); err != nil {
+				return err
+			}
+			return errors2(os.Chmod(state, 0777), os.Chown(state, 1000, 1000))
+		}},
+		{"a symlink", func() error {
+			target := filepath.Join(tmp, "target")
+			if err := os.Mkdir(target, 0700); err != nil {
+				return err
+			}
+			return errors2(os.Chown(target, 1000, 1000), os.Symlink(target, state))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.RemoveAll(state)
+			os.RemoveAll(filepath.Join(tmp, "target"))
+			if err := c.make(); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runToEnd(t, asUser())
+			if err == nil || !strings.Contains(out, state+", which keeps the semop undo records, is not a directory of this user's") {
+				t.Errorf("daemon with %s %s: %v %q; want it to stop and say why", c.name, state, err, out)
+			}
+			if lines := mountInfo(mnt); len(lines) != 0 {
+				t.Errorf("mounted anyway: %q", lines)
+			}
+		})
+	}
+
+	// Missing: made, the user's alone. (The daemon then mounts through
+	// fusermount3, if this machine lets ordinary users open /dev/fuse.)
+	os.RemoveAll(state)
+	os.RemoveAll(filepath.Join(tmp, "target"))
+	cmd := asUser()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	exited := false
+	shmPollUntil(t, "the user's daemon mounts or exits", func() bool {
+		select {
+		case <-done:
+			exited = true
+			return true
+		default:
+			return len(mountInfo(mnt)) == 1
+		}
+	})
+	if !exited {
+		exec.Command("umount", mnt).Run()
+		<-done
+	} else if b, _ := os.ReadFile(logf.Name()); !strings.Contains(string(b), "/dev/fuse") {
+		t.Errorf("the user's daemon exited for another reason than /dev/fuse:\n%s", b)
+	} else {
+		t.Logf("the user's daemon could not mount: %s", b)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(state, &st); err != nil || st.Mode != syscall.S_IFDIR|0700 || st.Uid != 1000 {
+		t.Errorf("state directory: mode %o, uid %d, %v; want a directory 0700 of uid 1000", st.Mode, st.Uid, err)
+	}
+}
+
+// errors2 is the first error of two.
+func errors2(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
