@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -88,14 +89,22 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 		return nil, 0, goneErrno(err)
 	}
 	id := n.StableAttr()
-	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}}
-	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, appending: flags&syscall.O_APPEND != 0,
+		slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}, lastEnd: -1}
+	// A stream: no file position, so no lock on it that a second process
+	// reading or writing the same open file would wait on, unkillable,
+	// behind a first one waiting in msgrcv or msgsnd; and every read(2)
+	// and write(2) starts at offset 0 (see Read and Write).
+	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | fuse.FOPEN_STREAM, 0
 }
 
 type queueHandle struct {
 	node        *queueNode
 	nonblocking bool
+	appending   bool // O_APPEND
 	slotHandle
+	mu      sync.Mutex
+	lastEnd int64 // where a write(2) cut in pieces would go on; -1: none
 }
 
 var (
@@ -105,10 +114,21 @@ var (
 )
 
 // Read receives one whole message into the reader's buffer; one too long
-// for it stays queued (E2BIG). Offsets mean nothing: a queue is a stream.
+// for it stays queued (E2BIG).
+//
+// The kernel cuts a read(2) into requests of at most 1 MiB, and sends the
+// next one when a reply fills its request: a message of exactly that size
+// would be followed by a second msgrcv within the same read(2). As the
+// file is a stream, every read(2) starts at offset 0, so a request at a
+// later offset is such a continuation: it gets end of file, and the
+// read(2) returns the one message. (So a message longer than one request
+// cannot be read through the mount: E2BIG, and it stays queued.)
 func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if h.node.readOnly {
 		return nil, syscall.EROFS
+	}
+	if off > 0 {
+		return fuse.ReadResultData(nil), 0
 	}
 	_, n, err := sysv.MsgReceive(ctx, callerCred(ctx), h.node.id, h.node.mtype, dest, h.nonblocking)
 	if err == syscall.ENOMSG && h.nonblocking {
@@ -121,7 +141,22 @@ func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 // Write sends the bytes of one write(2) as one message.
+//
+// A write(2) longer than one request (1 MiB, less from a buffer not
+// aligned to a page) reaches the daemon in pieces, each at the offset
+// where the one before ended. The first piece was sent as one message;
+// the others are refused, which the kernel turns into a short write of
+// the first piece's length, so a message is always exactly what one
+// write(2) reports written. A stream's write(2) starts at offset 0, so a
+// piece is taken for a continuation when it starts past 0 where the last
+// message sent through this handle ended, and that message was as long
+// as a cut piece can be. With O_APPEND a write(2) starts where the kernel
+// saw the file end, which is where the last one ended too: there the
+// pieces are sent as they come, each a message.
 func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if h.continues(off) {
+		return 0, syscall.EMSGSIZE
+	}
 	mtype := h.node.mtype
 	if mtype == 0 {
 		mtype = 1
@@ -130,7 +165,30 @@ func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	if err != nil {
 		return 0, toErrno(err)
 	}
+	h.sent(off, len(data))
 	return uint32(len(data)), 0
+}
+
+// minCutPiece is the shortest piece the kernel cuts a write(2) into: a
+// request of at most 256 pages, the first of them entered at any offset.
+const minCutPiece = 256*4096 - 4095
+
+// sent records the message just sent from offset off, of n bytes.
+func (h *queueHandle) sent(off int64, n int) {
+	h.mu.Lock()
+	h.lastEnd = -1
+	if n >= minCutPiece && !h.appending {
+		h.lastEnd = off + int64(n)
+	}
+	h.mu.Unlock()
+}
+
+// continues reports whether a write at off is a later piece of the
+// write(2) whose first piece was the last message sent.
+func (h *queueHandle) continues(off int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return off > 0 && off == h.lastEnd
 }
 
 // peekFile is msg/NAME:peek: one row per queued message (position, type,
