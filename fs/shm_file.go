@@ -121,7 +121,15 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if writable && flags&syscall.O_TRUNC != 0 {
 		zeroFrom(mem, 0)
 	}
-	h := &segmentHandle{node: n, mem: mem, file: openBacking(mem), writable: writable}
+	file, err := openBacking(mem)
+	if err != nil && n.passthrough.Load() {
+		// Without its file the open could not be in passthrough, which the
+		// kernel requires of every open of an inode that has one open so
+		// (EIO): say what ran out instead (EMFILE, ENFILE, ENOMEM).
+		sysv.ShmDetach(mem)
+		return nil, 0, toErrno(err)
+	}
+	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable}
 	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	mode := uint32(fuse.FOPEN_DIRECT_IO)
@@ -167,27 +175,27 @@ var (
 )
 
 // openBacking opens the shmem file behind an attachment through
-// /proc/self/map_files, which needs CAP_SYS_ADMIN; nil without it. It is
+// /proc/self/map_files, which needs CAP_SYS_ADMIN (EPERM without). It is
 // opened for writing whatever the attachment (shmat checked the caller's
 // permission), as the kernel may use it for any later open of the inode,
 // writable mappings included. A SHM_HUGETLB segment's file is in
 // hugetlbfs, which has no read or write calls and which the kernel does
 // not take as a backing file: nil, and its handles copy through the
 // attachment.
-func openBacking(mem []byte) *os.File {
+func openBacking(mem []byte) (*os.File, error) {
 	page := uintptr(unix.Getpagesize())
 	start := uintptr(unsafe.Pointer(&mem[0]))
 	end := start + (uintptr(len(mem))+page-1)/page*page
 	f, err := os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), os.O_RDWR, 0)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var st unix.Statfs_t
-	if unix.Fstatfs(int(f.Fd()), &st) != nil || st.Type == unix.HUGETLBFS_MAGIC {
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || st.Type == unix.HUGETLBFS_MAGIC {
 		f.Close()
-		return nil
+		return nil, err
 	}
-	return f
+	return f, nil
 }
 
 // Read gives the kernel the segment's bytes, read from its file or

@@ -259,3 +259,42 @@ func TestShmTouch(t *testing.T) {
 		t.Errorf("touch as a writer who is not the owner: %v %q, want EPERM as IPC_SET gives", err, stderr)
 	}
 }
+
+// TestShmDaemonOutOfDescriptors: when the daemon has no file descriptor
+// left for a segment's file, an open fails with EMFILE, which names what
+// ran out, not EIO; and opens work again once handles are closed.
+func TestShmDaemonOutOfDescriptors(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	p := m.Path("shm", keyName(key))
+	lim := unix.Rlimit{Cur: 64, Max: 64}
+	if err := unix.Prlimit(m.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatal(err)
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var err error
+	for len(files) < 200 {
+		var f *os.File
+		if f, err = os.Open(p); err != nil {
+			break
+		}
+		files = append(files, f)
+	}
+	if errnoOf(err) != syscall.EMFILE {
+		t.Errorf("open %d with the daemon's descriptors used up: %v, want EMFILE", len(files)+1, err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	files = nil
+	shmPollUntil(t, "every handle is released", func() bool { return nattch(t, id) == 0 })
+	if b, err := os.ReadFile(p); err != nil || len(b) != 4096 {
+		t.Errorf("open after the handles were closed: %d bytes, %v", len(b), err)
+	}
+}
