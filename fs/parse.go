@@ -31,16 +31,18 @@ func parseSize(s string) (uint64, syscall.Errno) {
 	return n * mult, 0
 }
 
-// parseMode reads permission bits in octal (0644 or 644), at most 0777.
+// parseMode reads a mode in octal (0644 or 644), at most 07777 as chmod
+// spells it, and keeps its permission bits: the kernel keeps no others of
+// an IPC object's mode (ipcmk -p 1777 makes mode 0777).
 func parseMode(s string) (uint32, syscall.Errno) {
 	if s == "" || s[0] == '+' || s[0] == '-' {
 		return 0, syscall.EINVAL
 	}
 	m, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || m > 0777 {
+	if err != nil || m > 07777 {
 		return 0, syscall.EINVAL
 	}
-	return uint32(m), 0
+	return uint32(m) & 0777, 0
 }
 
 // defaultMode is what create uses without a MODE, as ipcmk does.

@@ -83,7 +83,7 @@ func FuzzParseSize(f *testing.F) {
 }
 
 func FuzzParseMode(f *testing.F) {
-	for _, s := range []string{"0644", "644", "0", "777", "0777", "1000", "0999", "-1", "+644", "", "0o644"} {
+	for _, s := range []string{"0644", "644", "0", "777", "0777", "1000", "1777", "07777", "10000", "0999", "-1", "+644", "", "0o644"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1030,7 +1030,7 @@ func TestMsgCreateErrors(t *testing.T) {
 	for _, text := range []string{
 		"\n", "  \t\n",
 		"0xZZ", "0x", "0x-1", "0x+1", "+5", "0x1ffffffff", "99999999999", "key", "PRIVATE", "private0600",
-		kn + " 0999", kn + " 8", kn + " 01000", kn + " -644", kn + " +644", kn + " rw", kn + " 0x644",
+		kn + " 0999", kn + " 8", kn + " 010000", kn + " -644", kn + " +644", kn + " rw", kn + " 0x644",
 		kn + " 0644 extra", kn + " 0644 0644", kn + " 4096 0644",
 	} {
 		if e := writeControl(t, create, text); e != syscall.EINVAL {

@@ -903,7 +903,7 @@ func TestSemCreate(t *testing.T) {
 	kn := keyName(k)
 	for _, text := range []string{
 		"\n", kn, kn + "\n", "0xZZ 2", "key 2", "private2", kn + " -1", kn + " +1", kn + " 2x", kn + " 1.5", kn + " two",
-		kn + " 2 0999", kn + " 2 8", kn + " 2 rw", kn + " 2 -644", kn + " 2 0644 extra", kn + " 99999999999999999999",
+		kn + " 2 0999", kn + " 2 8", kn + " 2 010000", kn + " 2 rw", kn + " 2 -644", kn + " 2 0644 extra", kn + " 99999999999999999999",
 	} {
 		if e := writeControl(t, create, text); e != syscall.EINVAL {
 			t.Errorf("create %q: %v, want EINVAL", text, e)

@@ -53,6 +53,7 @@ func TestShmCreate(t *testing.T) {
 		{func(k uint32) string { return keyName(k) }, "1G", "0640", 1 << 30, 0640},
 		{func(k uint32) string { return keyName(k) }, "5KiB", "0644", 5 << 10, 0644},
 		{func(k uint32) string { return keyName(k) }, "12345", "0444", 12345, 0444},
+		{func(k uint32) string { return keyName(k) }, "4096", "1777", 4096, 0777}, // the kernel keeps 0777, as for ipcmk -p 1777
 	} {
 		key, twinKey := newKey(), newKey()
 		removeShmLater(t, key)
@@ -175,7 +176,7 @@ func TestShmCreateErrors(t *testing.T) {
 		"private4096", "PRIVATE 4096",
 		kn + " 4X", kn + " 4KB", kn + " -1", kn + " +1", kn + " 1.5M", kn + " K", kn + " 0x1000", kn + " 4096K4",
 		kn + " 99999999999999999999",
-		kn + " 4096 0999", kn + " 4096 8", kn + " 4096 01000", kn + " 4096 -644", kn + " 4096 +644", kn + " 4096 rw",
+		kn + " 4096 0999", kn + " 4096 8", kn + " 4096 010000", kn + " 4096 -644", kn + " 4096 +644", kn + " 4096 rw",
 		kn + " 4096 0644 extra", kn + " 4096 0644 0644",
 	} {
 		if e := writeControl(t, create, text); e != syscall.EINVAL {
