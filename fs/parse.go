@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 	"syscall"
@@ -8,27 +9,101 @@ import (
 	"github.com/ipcfs/ipcfs/sysv"
 )
 
-// parseSize reads a byte count: decimal digits with an optional K, M or G
-// suffix (powers of 1024, also spelled KiB, MiB, GiB, as ipcmk takes).
+// parseSize reads a byte count as ipcmk does (util-linux's strtosize): a
+// number in decimal, 0x hex or 0 octal, then, if a suffix follows, a
+// decimal fraction, and a suffix K, M, G, T, P or E for powers of 1024
+// (also KiB, MiB...) or KB, MB... for powers of 1000 (and Z, Y, which no
+// size reaches). So 8K, 8KiB and 8192 are the same, 1KB is 1000, 1.5K is
+// 1536, 0x1000 is 4096 and 010 is 8. A fraction counts exactly (rounded
+// down to a byte), where ipcmk may come out a byte lower.
 func parseSize(s string) (uint64, syscall.Errno) {
+	s = strings.TrimPrefix(s, "+") // as strtoumax takes it
+	base, digits := 10, "0123456789"
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") && isAny(s[2], hexDigits):
+		base, digits, s = 16, hexDigits, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, digits = 8, "01234567"
+	}
+	end := prefixOf(s, digits)
+	if end == 0 {
+		return 0, syscall.EINVAL
+	}
+	n, err := strconv.ParseUint(s[:end], base, 64)
+	if err != nil {
+		return 0, syscall.EINVAL
+	}
+	s = s[end:]
+	frac := ""
+	if strings.HasPrefix(s, ".") {
+		end := 1 + prefixOf(s[1:], "0123456789")
+		frac, s = s[1:end], s[end:]
+	}
+	if s == "" {
+		if frac != "" {
+			return 0, syscall.EINVAL
+		}
+		return n, checkSize(n)
+	}
+	power := strings.IndexByte("KMGTPEZY", s[0]&^0x20) + 1
+	unit := uint64(1024)
+	switch s[1:] {
+	case "", "iB", "ib":
+	case "B", "b":
+		unit = 1000
+	default:
+		power = 0
+	}
+	if power == 0 {
+		return 0, syscall.EINVAL
+	}
 	mult := uint64(1)
-	for _, suf := range []struct {
-		s string
-		m uint64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}} {
-		if rest, ok := strings.CutSuffix(s, suf.s); ok {
-			s, mult = rest, suf.m
-			break
+	for range power {
+		hi, lo := bits.Mul64(mult, unit)
+		if hi != 0 {
+			return 0, syscall.EINVAL
+		}
+		mult = lo
+	}
+	hi, total := bits.Mul64(n, mult)
+	if hi != 0 {
+		return 0, syscall.EINVAL
+	}
+	if frac = frac[:min(len(frac), 18)]; frac != "" {
+		f, _ := strconv.ParseUint(frac, 10, 64)
+		den := uint64(1)
+		for range frac {
+			den *= 10
+		}
+		fhi, flo := bits.Mul64(f, mult)
+		part, _ := bits.Div64(fhi, flo, den) // f < den, so the quotient is below mult
+		var carry uint64
+		if total, carry = bits.Add64(total, part, 0); carry != 0 {
+			return 0, syscall.EINVAL
 		}
 	}
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, syscall.EINVAL
+	return total, checkSize(total)
+}
+
+const hexDigits = "0123456789abcdefABCDEF"
+
+// prefixOf is the length of the longest prefix of s made of bytes of set.
+func prefixOf(s, set string) int {
+	i := 0
+	for i < len(s) && isAny(s[i], set) {
+		i++
 	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n > (1<<63-1)/mult {
-		return 0, syscall.EINVAL
+	return i
+}
+
+func isAny(c byte, set string) bool { return strings.IndexByte(set, c) >= 0 }
+
+// checkSize refuses what no size_t the kernel takes can be.
+func checkSize(n uint64) syscall.Errno {
+	if n > 1<<63-1 {
+		return syscall.EINVAL
 	}
-	return n * mult, 0
+	return 0
 }
 
 // parseMode reads a mode in octal (0644 or 644), at most 07777 as chmod

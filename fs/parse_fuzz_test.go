@@ -65,7 +65,7 @@ func FuzzParseKey(f *testing.F) {
 }
 
 func FuzzParseSize(f *testing.F) {
-	for _, s := range []string{"4096", "1K", "2M", "3G", "1KiB", "0", "", "K", "1T", "-1", "+1", "18446744073709551615", "9999999999G", "1.5M"} {
+	for _, s := range []string{"4096", "1K", "2M", "3G", "1KiB", "0", "", "K", "1T", "-1", "+1", "18446744073709551615", "9999999999G", "1.5M", "0x1000", "010", "1KB", "0.5MB", "1.10K", "+1", "1Kib", "16E", "0x.5K"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

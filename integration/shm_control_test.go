@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,7 +175,7 @@ func TestShmCreateErrors(t *testing.T) {
 		"\n", "   \t\n", kn + "\n", kn, // no size
 		"0xZZ 4096", "0x 4096", "0x-1 4096", "0x+1 4096", "+5 4096", "0x1ffffffff 4096", "99999999999 4096", "key 4096",
 		"private4096", "PRIVATE 4096",
-		kn + " 4X", kn + " 4KB", kn + " -1", kn + " +1", kn + " 1.5M", kn + " K", kn + " 0x1000", kn + " 4096K4",
+		kn + " 4X", kn + " 4KiBB", kn + " -1", kn + " ++1", kn + " 1.5", kn + " K", kn + " 0x", kn + " 4096K4", kn + " 08",
 		kn + " 99999999999999999999",
 		kn + " 4096 0999", kn + " 4096 8", kn + " 4096 010000", kn + " 4096 -644", kn + " 4096 +644", kn + " 4096 rw",
 		kn + " 4096 0644 extra", kn + " 4096 0644 0644",
@@ -421,5 +422,49 @@ func TestShmReadOnly(t *testing.T) {
 				t.Errorf("a create on a read-only mount made %s", keyName(k2))
 			}
 		})
+	}
+}
+
+// TestShmCreateSizeAsIpcmk: create reads SIZE as ipcmk -M does, checked
+// against ipcmk itself: the same segment size, or both refuse. (Only
+// fractions ipcmk computes exactly: it can come out a byte lower, as for
+// 2.25KiB, 2303.)
+func TestShmCreateSizeAsIpcmk(t *testing.T) {
+	m := mount(t)
+	create := m.Path("shm", "create")
+	idRe := regexp.MustCompile(`id: (\d+)`)
+	for _, size := range []string{
+		"1", "4096", "010", "0x1000", "0X1f", "1K", "1k", "1KiB", "1KB", "1kB", "2M", "1MB", "1MiB", "1G",
+		"1.5K", "0.5MB", "0.5M", "0x10K", "010K", "1.5", "1Ki", "1KIB", "1Kb", "1Kib", "08", "0x", "K", "1.K", ".5K",
+		"1e3", "1KK", " 1", "-1", "+1",
+	} {
+		out, errs, err := sh(t, "ipcmk -M "+shQuote(size)+" -p 0600")
+		want := -1 // ipcmk refuses
+		if err == nil {
+			sm := idRe.FindStringSubmatch(out)
+			if sm == nil {
+				t.Fatalf("ipcmk -M %q: %q", size, out)
+			}
+			id, _ := strconv.Atoi(sm[1])
+			want = int(shmStat(t, id).Segsz)
+			rmid(t, id)
+		} else if !strings.Contains(errs, "failed to parse size") && !strings.Contains(errs, "size") {
+			t.Logf("ipcmk -M %q: %s", size, errs)
+		}
+		key := newKey()
+		removeShmLater(t, key)
+		got := -1
+		if e := writeControl(t, create, fmt.Sprintf("%s %s 0600\n", keyName(key), size)); e == 0 {
+			id, err := shmIDOf(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = int(shmStat(t, id).Segsz)
+		} else if e != syscall.EINVAL {
+			t.Errorf("create with size %q: %v, want success or EINVAL", size, e)
+		}
+		if got != want {
+			t.Errorf("size %q: create makes %d bytes, ipcmk -M %d (-1: refused)", size, got, want)
+		}
 	}
 }
