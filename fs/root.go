@@ -76,8 +76,8 @@ func (r *Root) OnAdd(ctx context.Context) {
 	r.addKind(ctx, "shm", inoShmDir, shmKind{readOnly: ro, passthrough: &r.passthrough}, [3]uint64{inoShmCreate, inoShmRemove, inoShmStatus})
 	r.addKind(ctx, "sem", inoSemDir, semKind{readOnly: ro, undo: r.undo}, [3]uint64{inoSemCreate, inoSemRemove, inoSemStatus})
 	r.addKind(ctx, "msg", inoMsgDir, msgKind{readOnly: ro, files: &openSlots{}}, [3]uint64{inoMsgCreate, inoMsgRemove, inoMsgStatus})
-	r.AddChild("limits", r.NewPersistentInode(ctx, &textFile{render: renderLimits}, fs.StableAttr{Ino: inoLimits}), false)
-	r.AddChild("usage", r.NewPersistentInode(ctx, &textFile{render: renderUsage}, fs.StableAttr{Ino: inoUsage}), false)
+	r.AddChild("limits", r.NewPersistentInode(ctx, &textFile{render: sameForAll(renderLimits)}, fs.StableAttr{Ino: inoLimits}), false)
+	r.AddChild("usage", r.NewPersistentInode(ctx, &textFile{render: sameForAll(renderUsage)}, fs.StableAttr{Ino: inoUsage}), false)
 }
 
 // addKind adds the folder of one kind with its control files.
@@ -96,7 +96,7 @@ func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl
 		}}
 	remove := &controlFile{usage: removeUsage, readOnly: r.opts.ReadOnly,
 		do: func(cred *sysv.Cred, w []string) (string, error) { return "", d.removeAll(cred, w) }}
-	status := &textFile{render: k.status}
+	status := &textFile{render: sameForAll(k.status)}
 	d.controls["create"] = d.NewPersistentInode(ctx, create, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[0]})
 	d.controls["remove"] = d.NewPersistentInode(ctx, remove, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[1]})
 	d.controls["status"] = d.NewPersistentInode(ctx, status, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[2]})

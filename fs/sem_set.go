@@ -145,22 +145,27 @@ func (n *semSetNode) fileAttr(out *fuse.AttrOut) syscall.Errno {
 
 // status is one row per semaphore: value, waiters for an increase
 // (semncnt) and for zero (semzcnt), and the pid of the last operation.
-func (n *semSetNode) status() ([]byte, error) {
+// They are read as the caller, who needs the set's read permission for
+// them, as for GETALL (EACCES).
+func (n *semSetNode) status(caller *sysv.Cred) ([]byte, error) {
 	s, err := sysv.SemStat(n.id)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := sysv.SemGetAll(n.id, s.Nsems)
-	if err != nil {
-		return nil, err
-	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-6s %-6s %-8s %-8s %s\n", "semnum", "value", "semncnt", "semzcnt", "sempid")
-	for i, v := range vals {
-		ncnt, _ := sysv.SemGetNcnt(n.id, i)
-		zcnt, _ := sysv.SemGetZcnt(n.id, i)
-		pid, _ := sysv.SemGetPid(n.id, i)
-		fmt.Fprintf(&b, "%-6d %-6d %-8d %-8d %d\n", i, v, ncnt, zcnt, pid)
-	}
-	return b.Bytes(), nil
+	err = caller.Do(func() error {
+		vals, err := sysv.SemGetAll(n.id, s.Nsems)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%-6s %-6s %-8s %-8s %s\n", "semnum", "value", "semncnt", "semzcnt", "sempid")
+		for i, v := range vals {
+			ncnt, _ := sysv.SemGetNcnt(n.id, i)
+			zcnt, _ := sysv.SemGetZcnt(n.id, i)
+			pid, _ := sysv.SemGetPid(n.id, i)
+			fmt.Fprintf(&b, "%-6d %-6d %-8d %-8d %d\n", i, v, ncnt, zcnt, pid)
+		}
+		return nil
+	})
+	return b.Bytes(), err
 }

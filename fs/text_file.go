@@ -6,6 +6,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/ipcfs/ipcfs/sysv"
 )
 
 // textFile is a read-only view (status, limits, usage): its text is made
@@ -13,7 +14,12 @@ import (
 // seq files of /proc.
 type textFile struct {
 	fs.Inode
-	render func() ([]byte, error)
+	render func(caller *sysv.Cred) ([]byte, error)
+}
+
+// sameForAll is a view every caller may read whole, as /proc/sysvipc.
+func sameForAll(render func() ([]byte, error)) func(*sysv.Cred) ([]byte, error) {
+	return func(*sysv.Cred) ([]byte, error) { return render() }
 }
 
 var (
@@ -32,7 +38,7 @@ func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EACCES
 	}
-	b, err := t.render()
+	b, err := t.render(callerCred(ctx))
 	if err != nil {
 		return nil, 0, toErrno(err)
 	}

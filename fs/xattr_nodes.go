@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +19,7 @@ import (
 type xattrView struct {
 	// list returns the node's attributes; name is the one asked for
 	// ("" when listing), for attributes that cost to compute.
-	list func(name string) ([]xattr, syscall.Errno)
+	list func(ctx context.Context, name string) ([]xattr, syscall.Errno)
 }
 
 var (
@@ -34,7 +35,7 @@ func (v *xattrView) Getxattr(ctx context.Context, attr string, dest []byte) (uin
 		// "none set", lets ls -l stop asking after the first file.
 		return 0, syscall.EOPNOTSUPP
 	}
-	l, errno := v.list(attr)
+	l, errno := v.list(ctx, attr)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -42,7 +43,7 @@ func (v *xattrView) Getxattr(ctx context.Context, attr string, dest []byte) (uin
 }
 
 func (v *xattrView) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	l, errno := v.list("")
+	l, errno := v.list(ctx, "")
 	if errno != 0 {
 		return 0, errno
 	}
@@ -57,7 +58,7 @@ func (v *xattrView) Removexattr(ctx context.Context, attr string) syscall.Errno 
 	return setXattr(attr)
 }
 
-func (n *segmentNode) xattrs(name string) ([]xattr, syscall.Errno) {
+func (n *segmentNode) xattrs(_ context.Context, name string) ([]xattr, syscall.Errno) {
 	s, errno := n.stat()
 	if errno != 0 {
 		return nil, errno
@@ -71,7 +72,7 @@ func (n *segmentNode) xattrs(name string) ([]xattr, syscall.Errno) {
 	return segmentXattrs(&s, attached), 0
 }
 
-func (n *semSetNode) xattrs(string) ([]xattr, syscall.Errno) {
+func (n *semSetNode) xattrs(context.Context, string) ([]xattr, syscall.Errno) {
 	s, errno := n.stat()
 	if errno != 0 {
 		return nil, errno
@@ -79,22 +80,34 @@ func (n *semSetNode) xattrs(string) ([]xattr, syscall.Errno) {
 	return semSetXattrs(&s), 0
 }
 
-// A semaphore's attributes: its set's ipc_perm and its own four values.
-func (f *semFile) xattrs(string) ([]xattr, syscall.Errno) {
+// A semaphore's attributes: its set's ipc_perm, and its own four values,
+// read as the caller, who needs the set's read permission for them as for
+// GETVAL: without it they are left out of a listing, and asking for one
+// is EACCES. (The ipc_perm is everyone's to see, as in /proc/sysvipc.)
+func (f *semFile) xattrs(ctx context.Context, name string) ([]xattr, syscall.Errno) {
 	s, errno := f.set.stat()
 	if errno != 0 {
 		return nil, errno
 	}
 	id, num := f.set.id, f.num
-	val, err := sysv.SemGetVal(id, num)
-	if err != nil {
+	l := append(permXattrs(&s.Perm, id), xattr{"semnum", strconv.Itoa(num)})
+	var val, ncnt, zcnt, pid int
+	err := callerCred(ctx).Do(func() (err error) {
+		if val, err = sysv.SemGetVal(id, num); err != nil {
+			return err
+		}
+		ncnt, _ = sysv.SemGetNcnt(id, num)
+		zcnt, _ = sysv.SemGetZcnt(id, num)
+		pid, _ = sysv.SemGetPid(id, num)
+		return nil
+	})
+	switch e := toErrno(err); {
+	case e == syscall.EACCES && !slices.Contains(semValueXattrs, strings.TrimPrefix(name, xattrPrefix)):
+		return l, 0
+	case e != 0:
 		return nil, goneErrno(err)
 	}
-	ncnt, _ := sysv.SemGetNcnt(id, num)
-	zcnt, _ := sysv.SemGetZcnt(id, num)
-	pid, _ := sysv.SemGetPid(id, num)
-	return append(permXattrs(&s.Perm, id),
-		xattr{"semnum", strconv.Itoa(num)},
+	return append(l,
 		xattr{"semval", strconv.Itoa(val)},
 		xattr{"semncnt", strconv.Itoa(ncnt)},
 		xattr{"semzcnt", strconv.Itoa(zcnt)},
@@ -102,7 +115,10 @@ func (f *semFile) xattrs(string) ([]xattr, syscall.Errno) {
 	), 0
 }
 
-func (n *queueNode) xattrs(string) ([]xattr, syscall.Errno) {
+// semValueXattrs are a semaphore's attributes that need read permission.
+var semValueXattrs = []string{"semval", "semncnt", "semzcnt", "sempid"}
+
+func (n *queueNode) xattrs(context.Context, string) ([]xattr, syscall.Errno) {
 	q, err := sysv.MsgStat(n.id)
 	if err != nil {
 		return nil, goneErrno(err)

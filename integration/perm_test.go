@@ -348,6 +348,14 @@ func permOps(kind string) []permOp {
 			{name: "getval", need: 4,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("getval", o.id, 0) },
 				mount:  func(p string, _ uint32) []string { return permCmd("fread", p+"/0") }},
+			// The values, in the set's status and a semaphore's xattrs,
+			// need read permission, as GETALL and GETVAL do.
+			{name: "status", need: 4,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("getval", o.id, 0) },
+				mount:  func(p string, _ uint32) []string { return permCmd("fread", p+"/status") }},
+			{name: "semval", need: 4,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("getval", o.id, 0) },
+				mount:  func(p string, _ uint32) []string { return permCmd("getxattr", p+"/0", "user.ipc.semval") }},
 			{name: "semop+1", need: 2,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("semop", o.id, 0, 1) },
 				mount:  func(p string, _ uint32) []string { return permCmd("fwrite", p+"/0", "+1 nowait") }},
@@ -959,5 +967,43 @@ func TestPermHostileInput(t *testing.T) {
 	}
 	if _, err := permGet("shm", key); err == nil {
 		t.Error("after the hostile input, remove left the segment just made")
+	}
+}
+
+// TestPermSemValuesNeedRead: a semaphore's value and waiters need the
+// set's read permission wherever they show (its file, the set's status,
+// its xattrs), as GETVAL and GETALL do; its ipc_perm fields are
+// everyone's, as in /proc/sysvipc/sem.
+func TestPermSemValuesNeedRead(t *testing.T) {
+	m := mount(t, "--allow-other")
+	openToOthers(t, m.Dir)
+	key := newKey()
+	id := semNew(t, key, 2, 0600)
+	p := m.Path("sem", keyName(key))
+	mustSh(t, "echo =7 > "+p+"/0")
+	for _, c := range []struct {
+		script, wantOut string
+		ok              bool
+	}{
+		{"cat " + p + "/0", "", false},
+		{"cat " + p + "/status", "", false},
+		{"getfattr --only-values -n user.ipc.semval " + p + "/0", "", false},
+		{"getfattr --only-values -n user.ipc.semncnt " + p + "/0", "", false},
+		{"getfattr --only-values -n user.ipc.key " + p + "/0", keyName(key), true},
+		{"getfattr --only-values -n user.ipc.id " + p + "/0", strconv.Itoa(id), true},
+	} {
+		out, errs, err := asUser(t, c.script)
+		if (err == nil) != c.ok || c.ok && strings.TrimSpace(out) != c.wantOut {
+			t.Errorf("%s as a user without read permission: %q %q %v", c.script, out, errs, err)
+		} else if !c.ok && !strings.Contains(errs, "Permission denied") {
+			t.Errorf("%s as a user without read permission: %q, want EACCES", c.script, errs)
+		}
+	}
+	out, errs, err := asUser(t, "getfattr -d -m - "+p+"/0")
+	if err != nil || !strings.Contains(out, "user.ipc.key=") || strings.Contains(out, "semval") {
+		t.Errorf("getfattr -d as a user without read permission: %q %q %v; want the ipc_perm fields and no values", out, errs, err)
+	}
+	if out := mustSh(t, "getfattr --only-values -n user.ipc.semval "+p+"/0"); out != "7" {
+		t.Errorf("semval as root: %q, want 7", out)
 	}
 }

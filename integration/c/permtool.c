@@ -31,6 +31,7 @@
  *   fopenrw PATH               open O_RDWR, close
  *   fopenrotrunc PATH          open O_RDONLY|O_TRUNC, close
  *   touch PATH                 utimensat(PATH, NULL): both times to now
+ *   getxattr PATH NAME         getxattr
  *   fwrite PATH DATA | fwritenb PATH DATA   open O_WRONLY (|O_NONBLOCK),
  *                              one write of DATA
  *   fwritefile PATH FILE       open O_WRONLY, one write of FILE's bytes
@@ -51,6 +52,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 union semun {
@@ -261,6 +263,11 @@ static int one(int argc, char **argv)
 			close(fd);
 		result(fd);
 		return 2;
+	}
+	if (IS("getxattr", 2)) {
+		char v[256];
+		result(getxattr(argv[1], argv[2], v, sizeof v) < 0 ? -1 : 0);
+		return 3;
 	}
 	if (IS("touch", 1)) {
 		result(utimensat(AT_FDCWD, argv[1], NULL, 0));
