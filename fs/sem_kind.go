@@ -89,8 +89,14 @@ func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
 	return semSetObject(&s), nil
 }
 
-func (semKind) remove(cred *sysv.Cred, id int) error {
-	return cred.Do(func() error { return sysv.SemRemove(id) })
+// remove is IPC_RMID as the caller; the set's undo records go with it,
+// as the kernel frees a set's semadj (its id may name another set later).
+func (k semKind) remove(cred *sysv.Cred, id int) error {
+	if err := cred.Do(func() error { return sysv.SemRemove(id) }); err != nil {
+		return err
+	}
+	k.undo.ForgetSet(id)
+	return nil
 }
 
 func (semKind) createUsage() string {

@@ -2,8 +2,10 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -295,5 +297,75 @@ func TestSemUndoSetRemoved(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the same process's other adjustment
 	if v := semVal(t, id2, 0); v != 7 {
 		t.Errorf("the new set under the same key: %d, want 7 untouched", v)
+	}
+}
+
+// TestSemUndoRange: the adjustments undo keeps for one process and one
+// semaphore stay within [-(SEMAEM+1), SEMAEM]: a write that would take
+// them beyond is ERANGE and changes nothing, as semop with SEM_UNDO is,
+// whatever the value.
+func TestSemUndoRange(t *testing.T) {
+	m := mount(t)
+	k, kt := newKey(), newKey()
+	id, twin := semNew(t, k, 1, 0600), semNew(t, kt, 1, 0600)
+	p := m.Path("sem", keyName(k), "0")
+	steps := []struct{ text, spec string }{
+		{"+20000 undo", "0:20000:u"}, // adjustment -20000
+		{"-20000", "0:-20000"},
+		{"+20000 undo", "0:20000:u"}, // would be -40000: ERANGE
+		{"+12767 undo", "0:12767:u"}, // -32767: within
+		{"+1 undo", "0:1:u"},         // -32768: the lowest
+		{"+1 undo", "0:1:u"},         // -32769: ERANGE
+	}
+	script := ""
+	var specs []string
+	for _, s := range steps {
+		script += fmt.Sprintf("echo %s > %s; echo $?\n", shQuote(s.text), shQuote(p))
+		specs = append(specs, s.spec)
+	}
+	h := semBash(t, script+"read -r _ || true\n")
+	d := semTool(t, append([]string{"seq", strconv.Itoa(twin)}, specs...)...)
+	for i, s := range steps {
+		direct := d.errnoLine(t)
+		mountOK := strings.TrimSpace(h.line(t)) == "0"
+		if mountOK != (direct == 0) {
+			t.Errorf("step %d %q: through the mount ok=%v, directly %v", i, s.text, mountOK, direct)
+		}
+		if (i == 2 || i == 5) && direct != syscall.ERANGE {
+			t.Errorf("step %d directly: %v, want ERANGE", i, direct)
+		}
+	}
+	semSameVals(t, "after the steps", id, twin)
+	semEnd(t, d, 0)
+	semEnd(t, h, 0)
+	semPollVals(t, "after both end", id, semVals(t, twin))
+}
+
+// TestSemUndoSetIDReused: the undo records of a set removed through the
+// mount go with it; a new set that gets its id (sem_next_id) is not
+// touched when the writer ends, as the kernel frees a set's semadj at
+// IPC_RMID.
+func TestSemUndoSetIDReused(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	dir := m.Path("sem", keyName(k))
+	mustSh(t, "echo =5 > "+dir+"/0")
+	h := semUndoHolder(t, [2]string{dir + "/0", "-2 undo"})
+	if err := os.Remove(dir); err != nil {
+		t.Fatalf("rmdir of the set: %v", err)
+	}
+	setSysctl(t, "sem_next_id", id)
+	k2 := newKey()
+	id2 := semNew(t, k2, 1, 0600)
+	if id2 != id {
+		t.Skipf("sem_next_id gave id %d, not %d: the kernel lacks CONFIG_CHECKPOINT_RESTORE", id2, id)
+	}
+	semSetVals(t, id2, 10)
+	semEnd(t, h, 0)
+	// The exit is handled at once; give a late adjustment time to show.
+	time.Sleep(200 * time.Millisecond)
+	if v := semVals(t, id2); v[0] != 10 {
+		t.Errorf("the new set with the removed one's id: %d after the writer ended, want 10", v[0])
 	}
 }

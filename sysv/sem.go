@@ -47,6 +47,10 @@ const SemUndo = 0x1000
 // SemVMX is SEMVMX, the largest value a semaphore may hold.
 const SemVMX = 32767
 
+// SemAEM is SEMAEM, the largest adjustment SEM_UNDO keeps for one
+// semaphore of one process (and -SemAEM-1 the lowest).
+const SemAEM = SemVMX
+
 // SemLimits is the kernel's struct seminfo.
 type SemLimits struct {
 	Semmap, Semmni, Semmns, Semmnu, Semmsl, Semopm, Semume, Semusz, Semvmx, Semaem int32

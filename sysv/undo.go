@@ -141,7 +141,11 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 		op.Flags &^= SemUndo
 		plain[i] = op
 	}
-	err = Semop(ctx, cred, id, plain, timeout)
+	if u.outOfRange(p, id, ops) {
+		err = unix.ERANGE
+	} else {
+		err = Semop(ctx, cred, id, plain, timeout)
+	}
 
 	u.mu.Lock()
 	p.busy--
@@ -161,16 +165,53 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 	return err
 }
 
+// outOfRange reports whether ops would take a recorded adjustment of
+// process p outside [-(SEMAEM+1), SEMAEM], which the kernel refuses a
+// SEM_UNDO semop with (ERANGE), whatever the semaphore's value.
+func (u *Undo) outOfRange(p *undoProc, id int, ops []SemOp) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	after := map[semRef]int{}
+	for _, op := range ops {
+		if op.Flags&SemUndo == 0 {
+			continue
+		}
+		r := semRef{id, int(op.Num)}
+		a, ok := after[r]
+		if !ok {
+			a = p.adj[r]
+		}
+		a -= int(op.Op)
+		if a < -SemAEM-1 || a > SemAEM {
+			return true
+		}
+		after[r] = a
+	}
+	return false
+}
+
 // Forget drops every recorded adjustment of one semaphore, as SETVAL
 // clears the semadj of all processes in the kernel.
 func (u *Undo) Forget(id, num int) {
+	u.forget(func(r semRef) bool { return r == semRef{id, num} })
+}
+
+// ForgetSet drops every recorded adjustment of set id, as IPC_RMID frees
+// the semadj of its semaphores in the kernel.
+func (u *Undo) ForgetSet(id int) {
+	u.forget(func(r semRef) bool { return r.id == id })
+}
+
+func (u *Undo) forget(match func(semRef) bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	changed := false
 	for _, p := range u.procs {
-		if _, ok := p.adj[semRef{id, num}]; ok {
-			delete(p.adj, semRef{id, num})
-			changed = true
+		for r := range p.adj {
+			if match(r) {
+				delete(p.adj, r)
+				changed = true
+			}
 		}
 	}
 	if changed {

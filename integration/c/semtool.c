@@ -7,6 +7,9 @@
  *       K:OP or K:OP:FLAGS, FLAGS made of n (IPC_NOWAIT) and u (SEM_UNDO);
  *       with -alarm, a SIGALRM handler without SA_RESTART and alarm(1)
  *       interrupt a semop that waits
+ *   semtool seq ID SPEC...
+ *       one semop per SPEC (as for op), each answered on a line of its
+ *       own, then hold: a process's successive semops
  *   semtool write PATH TEXT [-nonblock] [-hold]
  *       open PATH O_WRONLY (with O_NONBLOCK) and write TEXT in one write
  *   semtool thread-write PATH TEXT
@@ -156,6 +159,23 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "op") && argc >= 4)
 		return op(argc, argv);
+	if (!strcmp(cmd, "seq") && argc >= 4) {
+		for (int i = 3; i < argc; i++) {
+			char *end;
+			struct sembuf s = {.sem_num = (unsigned short)strtoul(argv[i], &end, 10)};
+			if (*end != ':') {
+				fprintf(stderr, "semtool: bad operation %s\n", argv[i]);
+				return 2;
+			}
+			s.sem_op = (short)strtol(end + 1, &end, 10);
+			if (*end == ':')
+				for (end++; *end; end++)
+					s.sem_flg |= *end == 'n' ? IPC_NOWAIT : *end == 'u' ? SEM_UNDO : 0;
+			answer(semop(atoi(argv[2]), &s, 1) < 0 ? errno : 0);
+		}
+		hold();
+		return 0;
+	}
 	if (!strcmp(cmd, "write") && argc >= 4) {
 		int flags = 0, holding = 0;
 		for (int i = 4; i < argc; i++) {
