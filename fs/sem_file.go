@@ -90,13 +90,7 @@ func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 			b = strconv.AppendInt(b, int64(v), 10)
 		}
 		return b, err
-	}, func(text string) (semCommand, syscall.Errno) {
-		s, errno := f.set.stat()
-		if errno != 0 {
-			return semCommand{}, errno
-		}
-		return parseSemopWrite(text, s.Nsems)
-	})
+	}, parseSemopWrite)
 }
 
 // semHandle is an open semaphore or semop file.

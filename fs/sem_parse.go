@@ -108,9 +108,10 @@ func parseSemWrite(text string, num int) (semCommand, syscall.Errno) {
 }
 
 // parseSemopWrite reads a write to the semop file: "K:OP K:OP ... [words]",
-// all operations as one atomic semop. A semaphore number past the set is
-// EFBIG, as semop gives; SETVAL cannot be part of an atomic semop.
-func parseSemopWrite(text string, nsems int) (semCommand, syscall.Errno) {
+// all operations as one atomic semop; SETVAL cannot be part of one. A
+// semaphore number past the set is left to semop, which gives EFBIG, or
+// E2BIG first when there are more operations than SEMOPM.
+func parseSemopWrite(text string) (semCommand, syscall.Errno) {
 	ws := strings.Fields(text)
 	var c semCommand
 	i := 0
@@ -129,9 +130,6 @@ func parseSemopWrite(text string, nsems int) (semCommand, syscall.Errno) {
 		}
 		if set {
 			return c, syscall.EINVAL
-		}
-		if int(n) >= nsems {
-			return c, syscall.EFBIG
 		}
 		c.ops = append(c.ops, sysv.SemOp{Num: uint16(n), Op: int16(op)})
 	}

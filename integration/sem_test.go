@@ -1229,6 +1229,7 @@ func TestSemWriteErrors(t *testing.T) {
 		{"3:+1", []semBuf{{3, 1, 0}}},
 		{"0:+1 3:-1 nowait", []semBuf{{0, 1, unix.IPC_NOWAIT}, {3, -1, unix.IPC_NOWAIT}}},
 		{"65535:0", []semBuf{{65535, 0, 0}}},
+		{"3:+1 undo", []semBuf{{3, 1, semUNDO}}},
 	} {
 		got, want := semWrite(t, dir+"/semop", c.text, 0), semRaw(twin, c.ops, 0)
 		if got != want || want != syscall.EFBIG {
@@ -1251,6 +1252,13 @@ func TestSemWriteErrors(t *testing.T) {
 			t.Errorf("%d operations: %v through the mount, %v directly", n, got, want)
 		}
 		unchanged(fmt.Sprintf("%d operations", n))
+		// Too many, one past the set too: E2BIG comes first.
+		ops[n-1], words[n-1] = semBuf{3, 1, 0}, "3:+1"
+		got, want = semWrite(t, dir+"/semop", strings.Join(words, " ")+"\n", 0), semRaw(twin, ops, 0)
+		if got != want || want != syscall.E2BIG {
+			t.Errorf("%d operations, one past the set: %v through the mount, %v directly", n, got, want)
+		}
+		unchanged(fmt.Sprintf("%d operations, one past the set", n))
 	}
 	ops := make([]semBuf, opm)
 	words := make([]string, opm)
