@@ -85,6 +85,15 @@ func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) 
 	})
 }
 
+// Create refuses a new file: a set's files are its semaphores (EPERM, as
+// in a kind's folder; EROFS on a read-only mount).
+func (n *semSetNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if n.kind.readOnly {
+		return nil, nil, 0, syscall.EROFS
+	}
+	return nil, nil, 0, syscall.EPERM
+}
+
 func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	s, errno := n.stat()
 	if errno != 0 {

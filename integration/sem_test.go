@@ -1750,3 +1750,25 @@ func echoReleased(t *testing.T, m *Mount, path, word string) {
 		return strings.Contains(log[i:], "tx "+unique+":")
 	})
 }
+
+// TestSemSetRefusesNewFiles: a set's files are its semaphores, semop and
+// status: making another (touch, or a write to a semaphore number past the
+// set) is EPERM, as in a kind's folder, and makes nothing.
+func TestSemSetRefusesNewFiles(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 2, 0600)
+	dir := m.Path("sem", keyName(k))
+	for _, name := range []string{"new", "2", "9"} {
+		_, err := os.OpenFile(dir+"/"+name, os.O_WRONLY|os.O_CREATE, 0644)
+		if errnoOf(err) != syscall.EPERM {
+			t.Errorf("creating %s in a set: %v, want EPERM", name, err)
+		}
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 4 {
+		t.Errorf("the set's folder after: %v %v, want 0 1 semop status", ents, err)
+	}
+	if s := semStat(t, id); s.Nsems != 2 {
+		t.Errorf("the set has %d semaphores, want 2", s.Nsems)
+	}
+}
