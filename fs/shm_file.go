@@ -118,9 +118,6 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if err != nil {
 		return nil, 0, staleErrno(err)
 	}
-	if writable && flags&syscall.O_TRUNC != 0 {
-		zeroFrom(mem, 0)
-	}
 	file, err := openBacking(mem)
 	if err != nil && n.passthrough.Load() {
 		// Without its file the open could not be in passthrough, which the
@@ -128,6 +125,9 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 		// (EIO): say what ran out instead (EMFILE, ENFILE, ENOMEM).
 		sysv.ShmDetach(mem)
 		return nil, 0, toErrno(err)
+	}
+	if writable && flags&syscall.O_TRUNC != 0 {
+		zeroFrom(mem, 0)
 	}
 	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable}
 	n.handles.Add(1)
