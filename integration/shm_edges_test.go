@@ -224,8 +224,11 @@ func TestShmTouch(t *testing.T) {
 	copy(attach(t, id, 0), "data")
 	before := shmStat(t, id)
 
-	// Wait for the clock's second to move past ctime, so a new ctime shows.
-	shmPollUntil(t, "the clock passes the segment's ctime", func() bool { return time.Now().Unix() > before.Ctime })
+	// Wait for the clock's second to move past ctime, so a new ctime shows
+	// (by a margin: the kernel's seconds follow the tick, a little late).
+	shmPollUntil(t, "the clock passes the segment's ctime", func() bool {
+		return time.Now().Add(-50*time.Millisecond).Unix() > before.Ctime
+	})
 	// utimensat alone: touch(1) opens the file first, which attaches.
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, nil, 0); err != nil {
 		t.Fatalf("utimensat(NULL): %v", err)
