@@ -32,16 +32,6 @@ func goneErrno(err error) syscall.Errno {
 // vanished reports whether IPC_STAT's errno says the id no longer exists.
 func vanished(e syscall.Errno) bool { return e == syscall.EINVAL || e == syscall.EIDRM }
 
-// staleErrno is what a node answers when its object is gone. ESTALE makes
-// the kernel walk the path once more with every entry looked up afresh,
-// so the caller sees ENOENT, or the object that holds the name now.
-func staleErrno(err error) syscall.Errno {
-	if e := toErrno(err); !vanished(e) {
-		return e
-	}
-	return syscall.ESTALE
-}
-
 // objectErrno is the answer of a node found under key want, whose object
 // IPC_STAT read with err and key, when the object is gone or its key now
 // names another. ESTALE makes the kernel walk the path again, looking

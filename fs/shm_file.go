@@ -44,7 +44,7 @@ func (n *segmentNode) stat() (sysv.Segment, syscall.Errno) {
 	if err == nil && n.handles.Load() > 0 {
 		return s, 0
 	}
-	return s, objectErrno(err, s.Perm.Key, n.key, shmKind{}.idOf)
+	return s, n.pathErrno(err, s.Perm.Key)
 }
 
 // statToOpen is stat for an open, which always comes from a path: the
@@ -53,7 +53,13 @@ func (n *segmentNode) stat() (sysv.Segment, syscall.Errno) {
 // segment.
 func (n *segmentNode) statToOpen() (sysv.Segment, syscall.Errno) {
 	s, err := sysv.ShmStat(n.id)
-	return s, objectErrno(err, s.Perm.Key, n.key, shmKind{}.idOf)
+	return s, n.pathErrno(err, s.Perm.Key)
+}
+
+// pathErrno is what a use of the segment's path answers when a call on it
+// failed with err, or found its key now key (see objectErrno).
+func (n *segmentNode) pathErrno(err error, key sysv.Key) syscall.Errno {
+	return objectErrno(err, key, n.key, shmKind{}.idOf)
 }
 
 func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -116,7 +122,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	var mem []byte
 	err := callerCred(ctx).Do(func() (err error) { mem, err = sysv.ShmAttach(n.id, !writable); return })
 	if err != nil {
-		return nil, 0, staleErrno(err)
+		return nil, 0, n.pathErrno(err, n.key) // removed since the stat: as if then
 	}
 	file, err := openBacking(mem)
 	if err != nil && n.passthrough.Load() {
