@@ -25,11 +25,17 @@ type noPageCache struct {
 	root *Root
 }
 
+// Init hands the server to the passthrough probe (see passthrough).
+func (n *noPageCache) Init(server *fuse.Server) {
+	n.root.passthrough.server = server
+	n.RawFileSystem.Init(server)
+}
+
 func (n *noPageCache) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	st := n.RawFileSystem.Open(cancel, in, out)
 	if st == fuse.OK && out.OpenFlags&(fuse.FOPEN_PASSTHROUGH|fuse.FOPEN_DIRECT_IO) == 0 {
 		out.OpenFlags |= fuse.FOPEN_DIRECT_IO
-		n.root.passthrough.Store(false)
+		n.root.passthrough.disable()
 	}
 	return st
 }

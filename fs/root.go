@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -27,17 +26,10 @@ type Root struct {
 	fs.Inode
 	opts Options
 	undo *sysv.Undo // semop undo records kept for the callers' processes
-	// passthrough is set once the kernel has shown it takes backing files
-	// from this daemon: then read-only opens of segments are served by the
-	// kernel from the segment's own file.
-	passthrough atomic.Bool
+	// passthrough: read-only opens of segments are served by the kernel
+	// from the segment's own file, where it takes backing files from us.
+	passthrough passthrough
 }
-
-// EnablePassthrough lets read-only opens of segments use FUSE
-// passthrough. Call it only once the server has registered a backing
-// file successfully: a handle that asks for passthrough and does not get
-// it would be served from the page cache, possibly stale.
-func (r *Root) EnablePassthrough() { r.passthrough.Store(true) }
 
 // NewRoot returns the root node of an ipcfs mount. It takes over the undo
 // records a previous daemon left in opts.UndoFile.

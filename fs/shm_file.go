@@ -24,7 +24,7 @@ type segmentNode struct {
 	id          int
 	key         sysv.Key
 	readOnly    bool
-	passthrough *atomic.Bool
+	passthrough *passthrough
 	handles     atomic.Int32 // open handles, each with its attachment
 }
 
@@ -125,7 +125,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 		return nil, 0, n.pathErrno(err, n.key) // removed since the stat: as if then
 	}
 	file, err := openBacking(mem)
-	if err != nil && n.passthrough.Load() {
+	if err != nil && n.passthrough.enabled() {
 		// Without its file the open could not be in passthrough, which the
 		// kernel requires of every open of an inode that has one open so
 		// (EIO): say what ran out instead (EMFILE, ENFILE, ENOMEM).
@@ -139,7 +139,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	mode := uint32(fuse.FOPEN_DIRECT_IO)
-	if h.file == nil || !n.passthrough.Load() {
+	if h.file == nil || !n.passthrough.enabled() {
 		return h, mode, 0
 	}
 	// Passthrough: the kernel reads (and maps) the segment's file itself,

@@ -4,13 +4,12 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
-	"sync/atomic"
 )
 
 // shmKind is shm/: shared memory segments as regular files.
 type shmKind struct {
 	readOnly    bool
-	passthrough *atomic.Bool // see Root.passthrough
+	passthrough *passthrough // see Root.passthrough
 }
 
 func segmentObject(s *sysv.Segment) object {

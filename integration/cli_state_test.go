@@ -1,12 +1,14 @@
 package integration
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The undo records' place: one daemon per mountpoint, and a directory no
@@ -132,4 +134,62 @@ func errors2(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// TestCLIKilledAtStartExits: a daemon killed (SIGKILL) at any moment of
+// its start ends; the next one on the mountpoint clears the dead mount.
+// (A daemon that waits on its own mount, as go-fuse's WaitMount does with
+// a file it opens there, can be caught holding that file, and then hangs
+// for good in its exit, flushing the file to itself.)
+func TestCLIKilledAtStartExits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mnt")
+	for i := range 60 {
+		cmd := exec.Command(ipcfsBin, dir)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() { cmd.Process.Kill() }) // if the test stops early
+		// Mounted, and its INIT answered: the last one's dead mount
+		// (ENOTCONN) is gone. The kill lands around the end of the start.
+		shmPollUntil(t, "the daemon mounts", func() bool {
+			select {
+			case err := <-done:
+				t.Fatalf("start %d: the daemon exited before mounting: %v\n%s", i, err, out.String())
+			default:
+			}
+			return len(mountInfo(dir)) > 0 && statErrno(dir) == 0
+		})
+		time.Sleep(time.Duration(i%4) * 500 * time.Microsecond) // anywhere in its start
+		cmd.Process.Kill()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			abortFuse(dir)
+			<-done
+			t.Fatalf("start %d: a daemon killed after its mount showed did not end", i)
+		}
+	}
+	m := startAt(t, dir)
+	shmPollUntil(t, "a daemon serves the mountpoint again", func() bool {
+		_, err := os.ReadDir(m.Path("shm"))
+		return err == nil
+	})
+}
+
+// abortFuse aborts the FUSE connection of the mount on dir (fusectl), so
+// a daemon stuck on it can end.
+func abortFuse(dir string) {
+	lines := mountInfo(dir)
+	if len(lines) == 0 {
+		return
+	}
+	dev := strings.Fields(lines[0])[2] // major:minor
+	conn := "/sys/fs/fuse/connections"
+	exec.Command("mount", "-t", "fusectl", "none", conn).Run()
+	os.WriteFile(conn+"/"+dev[strings.IndexByte(dev, ':')+1:]+"/abort", []byte("1"), 0)
+	exec.Command("umount", conn).Run()
 }

@@ -73,9 +73,6 @@ func run(c *config) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
-	if passthroughWorks(server) {
-		root.EnablePassthrough()
-	}
 	notifyReady()
 	go returnIdleMemory()
 
@@ -87,17 +84,19 @@ func run(c *config) error {
 	return nil
 }
 
-// mount serves root at mountpoint, as go-fuse's fs.Mount does, through
-// ipcfs's guarded file system (see ipcfs.NewRawFS).
+// mount serves root at mountpoint through ipcfs's guarded file system
+// (see ipcfs.NewRawFS). The mount is in place when NewServer returns, and
+// the kernel holds callers until the serve loop has answered its INIT.
+// Unlike go-fuse's fs.Mount, the daemon does not wait on its own mount
+// (WaitMount opens a file there, a statfs would do as well): a daemon
+// killed while its own request is in flight hangs for good in its exit,
+// unkillable, waiting on itself, and the mount stays dead.
 func mount(mountpoint string, root *ipcfs.Root, opts *fs.Options) (*fuse.Server, error) {
 	server, err := fuse.NewServer(ipcfs.NewRawFS(root, opts), mountpoint, &opts.MountOptions)
 	if err != nil {
 		return nil, err
 	}
 	go server.Serve()
-	if err := server.WaitMount(); err != nil {
-		return nil, err // as fs.Mount: a serve loop with no mount ends by itself
-	}
 	return server, nil
 }
 
