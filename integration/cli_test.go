@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,6 +153,13 @@ func TestCLIHelp(t *testing.T) {
 				t.Errorf("%s does not mention %s", flag, name)
 			}
 		}
+		// Asked for, the usage is output, not an error: `ipcfs --help | less`.
+		var stdout, stderr strings.Builder
+		cmd := exec.Command(ipcfsBin, flag)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "Usage") || stderr.Len() != 0 {
+			t.Errorf("%s: %v, stdout %q, stderr %q", flag, err, stdout.String(), stderr.String())
+		}
 	}
 }
 
@@ -174,6 +182,12 @@ func TestCLIBadArguments(t *testing.T) {
 		}
 		if out == "" {
 			t.Errorf("ipcfs %q said nothing", args)
+		}
+		// What went wrong is said once, on the first line, and the usage
+		// is pointed to rather than poured out.
+		first, _, _ := strings.Cut(out, "\n")
+		if !strings.HasPrefix(first, "ipcfs: ") || strings.Count(out, first[len("ipcfs: "):]) != 1 || strings.Contains(out, "Usage") {
+			t.Errorf("ipcfs %q printed %q", args, out)
 		}
 		if lines := mountInfo(dir); len(lines) != 0 {
 			t.Fatalf("ipcfs %q mounted: %q", args, lines)
@@ -287,6 +301,44 @@ func TestCLIOptions(t *testing.T) {
 		}
 		if _, err := syscall.Open(ro.Path("shm", keyName(key)), syscall.O_RDWR, 0); errnoOf(err) != syscall.EROFS {
 			t.Errorf("open O_RDWR with %q: %v, want EROFS", flags, err)
+		}
+	}
+}
+
+// TestCLIGenericOptions: mount(8)'s own options given with -o reach the
+// kernel (noexec, noatime, sync...), in the order given, and every mount
+// is nosuid and nodev.
+func TestCLIGenericOptions(t *testing.T) {
+	for _, c := range []struct {
+		opts      string
+		want, not []string
+		flags     int64 // statfs f_flags that must be set
+	}{
+		{"noexec,noatime,sync", []string{"noexec", "noatime", "sync"}, nil, unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_SYNCHRONOUS},
+		{"noexec,exec,nodiratime,dirsync", []string{"nodiratime", "dirsync"}, []string{"noexec"}, unix.ST_NODIRATIME},
+		{"suid,dev", []string{"nosuid", "nodev"}, nil, unix.ST_NOSUID | unix.ST_NODEV},
+	} {
+		m := mount(t, "-o", c.opts)
+		lines := mountInfo(m.Dir)
+		if len(lines) != 1 {
+			t.Fatalf("-o %s: mountinfo %q", c.opts, lines)
+		}
+		// Per-mount options, then the super block's (sync, dirsync).
+		f := strings.Fields(lines[0])
+		have := strings.Split(f[5]+","+f[len(f)-1], ",")
+		for _, o := range append(c.want, "nosuid", "nodev") {
+			if !slices.Contains(have, o) {
+				t.Errorf("-o %s: mount options %q lack %s", c.opts, have, o)
+			}
+		}
+		for _, o := range c.not {
+			if slices.Contains(have, o) {
+				t.Errorf("-o %s: mount options %q have %s", c.opts, have, o)
+			}
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(m.Dir, &st); err != nil || st.Flags&c.flags != c.flags {
+			t.Errorf("-o %s: statfs flags %#x, want %#x set (%v)", c.opts, st.Flags, c.flags, err)
 		}
 	}
 }

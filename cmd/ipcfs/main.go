@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -19,12 +20,13 @@ import (
 const version = "0.1.0"
 
 func main() {
-	c, err := parseArgs(os.Args[1:], os.Stderr)
+	c, err := parseArgs(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		fmt.Print(usage)
+		return
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ipcfs:", err)
+		fmt.Fprintf(os.Stderr, "ipcfs: %v\nTry 'ipcfs --help' for more information.\n", err)
 		os.Exit(2)
 	}
 	if c.version {
@@ -125,12 +127,12 @@ func mountOptions(c *config) *fs.Options {
 	if os.Geteuid() == 0 {
 		// As root, mount(2) directly; otherwise through fusermount3.
 		o.DirectMountStrict = true
-		o.DirectMountFlags = syscall.MS_NOSUID | syscall.MS_NODEV
-		if c.readOnly {
-			o.DirectMountFlags |= syscall.MS_RDONLY
+		o.DirectMountFlags = c.mountFlags()
+	} else {
+		o.Options = append(o.Options, c.generic...)
+		if c.readOnly && !slices.Contains(c.generic, "ro") {
+			o.Options = append(o.Options, "ro")
 		}
-	} else if c.readOnly {
-		o.Options = append(o.Options, "ro")
 	}
 	if c.debug {
 		o.Logger = log.New(os.Stderr, "ipcfs: ", log.Lmicroseconds)

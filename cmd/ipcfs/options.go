@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // config is what the command line asks for.
@@ -20,6 +22,22 @@ type config struct {
 	// helper is set when called as mount(8) calls a helper, with a source
 	// before the mountpoint: then ipcfs goes to the background once mounted.
 	helper bool
+	// generic are mount(8)'s own options given with -o, in order (see
+	// genericOptions).
+	generic []string
+}
+
+// mountFlags is the mount(2) flags for the generic options given, beside
+// the nosuid and nodev every ipcfs mount has.
+func (c *config) mountFlags() uintptr {
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+	if c.readOnly {
+		flags |= unix.MS_RDONLY
+	}
+	for _, o := range c.generic {
+		flags = flags&^genericOptions[o].clear | genericOptions[o].set
+	}
+	return flags
 }
 
 const usage = `Usage: ipcfs [flags] MOUNTPOINT
@@ -34,28 +52,49 @@ Flags:
   --ro            read-only: no writes, semop, msgsnd/msgrcv, create, remove
   --debug         log every FUSE request to stderr
   --ipc-ns PATH   show another IPC namespace (a container's): /proc/PID/ns/ipc
-  -o OPT[,OPT]    the same as mount options: allow_other, ro, debug, ipc_ns=PATH
+  -o OPT[,OPT]    the same as mount options: allow_other, ro, debug,
+                  ipc_ns=PATH, and mount(8)'s noexec, noatime, sync...
   --version       print the version and exit
   --help          print this help and exit
 `
 
-// mountOptions that mount(8) passes on and that need no action here.
+// genericOptions are mount(8)'s own options, which the kernel applies to
+// any mount: as root they become mount(2) flags, otherwise fusermount3
+// gets them by name. (ro also makes the daemon refuse changes itself.)
+var genericOptions = map[string]struct{ set, clear uintptr }{
+	"ro":          {unix.MS_RDONLY, 0},
+	"noexec":      {unix.MS_NOEXEC, 0},
+	"exec":        {0, unix.MS_NOEXEC},
+	"noatime":     {unix.MS_NOATIME, unix.MS_RELATIME | unix.MS_STRICTATIME},
+	"atime":       {0, unix.MS_NOATIME},
+	"nodiratime":  {unix.MS_NODIRATIME, 0},
+	"diratime":    {0, unix.MS_NODIRATIME},
+	"relatime":    {unix.MS_RELATIME, unix.MS_NOATIME | unix.MS_STRICTATIME},
+	"norelatime":  {0, unix.MS_RELATIME},
+	"strictatime": {unix.MS_STRICTATIME, unix.MS_NOATIME | unix.MS_RELATIME},
+	"sync":        {unix.MS_SYNCHRONOUS, 0},
+	"async":       {0, unix.MS_SYNCHRONOUS},
+	"dirsync":     {unix.MS_DIRSYNC, 0},
+}
+
+// ignoredOptions are options mount(8) passes on that change nothing here:
+// ipcfs always mounts nosuid and nodev (none of its files is set-id or a
+// device), and rw is the default.
 var ignoredOptions = map[string]bool{
 	"rw": true, "dev": true, "nodev": true, "suid": true, "nosuid": true,
-	"exec": true, "noexec": true, "atime": true, "noatime": true,
-	"relatime": true, "norelatime": true, "strictatime": true, "async": true,
-	"sync": true, "defaults": true, "auto": true, "noauto": true, "user": true,
+	"defaults": true, "auto": true, "noauto": true, "user": true,
 	"nouser": true, "users": true, "_netdev": true, "nofail": true,
 	"default_permissions": true,
 }
 
 // parseArgs reads the command line. Flags may come before or after the
-// positional arguments, as mount.fuse3 puts -o last.
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
+// positional arguments, as mount.fuse3 puts -o last. It prints nothing:
+// the caller says what went wrong (flag.ErrHelp for --help) once.
+func parseArgs(args []string) (*config, error) {
 	c := &config{}
 	fl := flag.NewFlagSet("ipcfs", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, usage) }
+	fl.SetOutput(io.Discard)
+	fl.Usage = func() {}
 	fl.BoolVar(&c.allowOther, "allow-other", false, "")
 	fl.BoolVar(&c.readOnly, "ro", false, "")
 	fl.BoolVar(&c.debug, "debug", false, "")
@@ -85,7 +124,6 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	case 2:
 		c.mountpoint, c.helper = pos[1], !c.foreground
 	default:
-		fl.Usage()
 		return nil, errors.New("expected one MOUNTPOINT")
 	}
 	return c, nil
@@ -96,15 +134,17 @@ func (c *config) setOptions(list string) error {
 		switch {
 		case o == "allow_other":
 			c.allowOther = true
-		case o == "ro":
-			c.readOnly = true
 		case o == "debug":
 			c.debug = true
 		case strings.HasPrefix(o, "ipc_ns="):
 			c.ipcNS = o[len("ipc_ns="):]
 		case o == "" || ignoredOptions[o]:
 		default:
-			return fmt.Errorf("unknown option %q", o)
+			if _, ok := genericOptions[o]; !ok {
+				return fmt.Errorf("unknown option %q", o)
+			}
+			c.generic = append(c.generic, o)
+			c.readOnly = c.readOnly || o == "ro"
 		}
 	}
 	return nil
