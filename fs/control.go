@@ -32,9 +32,7 @@ var (
 )
 
 func (c *controlFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFREG | 0666 // anyone may try; the kernel decides
-	out.Nlink = 1
-	out.SetTimeout(fixedTimeout)
+	fixedAttr(out, fuse.S_IFREG|0666, 1) // anyone may try; the kernel decides
 	return 0
 }
 

@@ -61,6 +61,20 @@ var (
 	fixedTimeout       = time.Hour
 )
 
+// started is the time of the nodes that are no IPC object (the folders,
+// control files and views): they have no times of their own, and the
+// daemon's start says more than 1970.
+var started = time.Now()
+
+// fixedAttr fills the attributes of such a node, which never change.
+func fixedAttr(out *fuse.AttrOut, mode, nlink uint32) {
+	out.Mode = mode
+	out.Nlink = nlink
+	t := uint64(started.Unix())
+	out.Atime, out.Mtime, out.Ctime = t, t, t
+	out.SetTimeout(fixedTimeout)
+}
+
 // setTimes fills the three times from the kernel's own record of the
 // object. A time the kernel has never set (0) shows as the object's ctime,
 // so ls does not print 1970; the xattrs keep the raw values.

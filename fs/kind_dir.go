@@ -32,9 +32,7 @@ var (
 )
 
 func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFDIR | 0755
-	out.Nlink = 2
-	out.SetTimeout(fixedTimeout)
+	fixedAttr(out, fuse.S_IFDIR|0755, 2)
 	return 0
 }
 

@@ -17,7 +17,11 @@ import (
 // passthrough open fails further opens with EIO until that one closes:
 // the kernel allows no other kind of open beside it.)
 func NewRawFS(root *Root, opts *fs.Options) fuse.RawFileSystem {
-	return &noPageCache{RawFileSystem: fs.NewNodeFS(root, opts), root: root}
+	o := *opts
+	if o.RootStableAttr == nil {
+		o.RootStableAttr = &fs.StableAttr{Ino: inoRoot} // not go-fuse's 0
+	}
+	return &noPageCache{RawFileSystem: fs.NewNodeFS(root, &o), root: root}
 }
 
 type noPageCache struct {

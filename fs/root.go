@@ -57,9 +57,7 @@ func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 }
 
 func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFDIR | 0755
-	out.Nlink = 2
-	out.SetTimeout(fixedTimeout)
+	fixedAttr(out, fuse.S_IFDIR|0755, 2+3) // shm/, sem/ and msg/ link to it
 	return 0
 }
 

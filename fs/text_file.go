@@ -28,9 +28,7 @@ var (
 )
 
 func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFREG | 0444
-	out.Nlink = 1
-	out.SetTimeout(fixedTimeout)
+	fixedAttr(out, fuse.S_IFREG|0444, 1)
 	return 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +35,31 @@ func TestRemoveTakesKeysAsCreateDoes(t *testing.T) {
 	for _, k := range []uint32{dec, hex} {
 		if _, err := unix.SysvShmGet(int(int32(k)), 0, 0); err != unix.ENOENT {
 			t.Errorf("key %#x: shmget after remove: %v, want ENOENT", k, err)
+		}
+	}
+}
+
+// TestFixedNodesAttributes: the nodes that are no IPC object show the
+// daemon's start as their times, not 1970; the root is inode 1 and links
+// its three folders.
+func TestFixedNodesAttributes(t *testing.T) {
+	before := time.Now().Add(-time.Second) // times are whole seconds
+	m := mount(t)
+	key := newKey()
+	semNew(t, key, 1, 0600)
+	var st unix.Stat_t
+	if err := unix.Stat(m.Dir, &st); err != nil || st.Ino != 1 || st.Nlink != 5 {
+		t.Errorf("stat of the root: ino %d, nlink %d (%v); want 1 and 5", st.Ino, st.Nlink, err)
+	}
+	for _, p := range []string{"", "shm", "sem", "msg", "limits", "usage", "shm/create", "msg/remove", "sem/status", "sem/" + keyName(key) + "/status"} {
+		if err := unix.Stat(m.Path(p), &st); err != nil {
+			t.Errorf("stat %s: %v", p, err)
+			continue
+		}
+		for _, ts := range []unix.Timespec{st.Atim, st.Mtim, st.Ctim} {
+			if at := time.Unix(ts.Unix()); at.Before(before) || at.After(time.Now()) {
+				t.Errorf("%s: time %v, want the mount's (after %v)", p, at, before)
+			}
 		}
 	}
 }
