@@ -21,21 +21,23 @@ func NewRawFS(root *Root, opts *fs.Options) fuse.RawFileSystem {
 	if o.RootStableAttr == nil {
 		o.RootStableAttr = &fs.StableAttr{Ino: inoRoot} // not go-fuse's 0
 	}
-	return &noPageCache{RawFileSystem: fs.NewNodeFS(root, &o), root: root}
+	return &rawFS{RawFileSystem: fs.NewNodeFS(root, &o), root: root}
 }
 
-type noPageCache struct {
+// rawFS is go-fuse's file system with ipcfs's own answers to what goes
+// past the node tree: this guard, and statfs (statfs.go).
+type rawFS struct {
 	fuse.RawFileSystem
 	root *Root
 }
 
 // Init hands the server to the passthrough probe (see passthrough).
-func (n *noPageCache) Init(server *fuse.Server) {
+func (n *rawFS) Init(server *fuse.Server) {
 	n.root.passthrough.server = server
 	n.RawFileSystem.Init(server)
 }
 
-func (n *noPageCache) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
+func (n *rawFS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	st := n.RawFileSystem.Open(cancel, in, out)
 	if st == fuse.OK && out.OpenFlags&(fuse.FOPEN_PASSTHROUGH|fuse.FOPEN_DIRECT_IO) == 0 {
 		out.OpenFlags |= fuse.FOPEN_DIRECT_IO

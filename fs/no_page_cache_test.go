@@ -33,7 +33,7 @@ func TestNoPageCache(t *testing.T) {
 		root := &Root{}
 		root.passthrough.once.Do(func() {}) // as if the kernel had said yes
 		root.passthrough.on.Store(true)
-		n := &noPageCache{RawFileSystem: openReply{flags: c.reply}, root: root}
+		n := &rawFS{RawFileSystem: openReply{flags: c.reply}, root: root}
 		var out fuse.OpenOut
 		if st := n.Open(nil, &fuse.OpenIn{}, &out); st != fuse.OK {
 			t.Fatalf("reply %#x: %v", c.reply, st)
