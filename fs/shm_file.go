@@ -80,7 +80,17 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 	if n.readOnly {
 		return syscall.EROFS
 	}
-	s, errno := n.stat()
+	// A change with a handle (ftruncate) is to the handle's segment. One
+	// without may come from a path (chmod, chown, truncate, touch), and must
+	// reach the segment the key names now, never a removed one that a
+	// handle still holds: ESTALE, and the kernel walks the path again.
+	// (fchmod and fchown come without a handle too: on a removed segment
+	// they fail the same way.)
+	stat := n.statToOpen
+	if fh != nil {
+		stat = n.stat
+	}
+	s, errno := stat()
 	if errno != 0 {
 		return errno
 	}
@@ -94,7 +104,7 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 		if size > s.Size {
 			return syscall.EFBIG
 		}
-		if h, ok := fh.(*segmentHandle); ok && h.writable {
+		if h := handleOf(fh); h != nil && h.writable {
 			zeroFrom(h.mem, size)
 		} else {
 			var mem []byte
@@ -179,6 +189,17 @@ var (
 	_ fs.FileWriter   = (*segmentHandle)(nil)
 	_ fs.FileReleaser = (*segmentHandle)(nil)
 )
+
+// handleOf is the segment handle behind fh, nil for none.
+func handleOf(fh fs.FileHandle) *segmentHandle {
+	switch h := fh.(type) {
+	case *segmentHandle:
+		return h
+	case *passthroughSegment:
+		return h.segmentHandle
+	}
+	return nil
+}
 
 // openBacking opens the shmem file behind an attachment through
 // /proc/self/map_files, which needs CAP_SYS_ADMIN (EPERM without). It is

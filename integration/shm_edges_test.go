@@ -193,6 +193,118 @@ func TestShmOpenAfterKeyRemade(t *testing.T) {
 	}
 }
 
+// TestShmChangeAfterKeyRemade: while a handle holds a removed segment and
+// its key names a new one, a change made through the path (chmod, chown,
+// truncate) reaches the new segment, never the removed one, even before
+// any open walked the path again; ftruncate on the held handle zeroes its
+// own segment. fchmod on the held handle fails, as the daemon cannot tell
+// it from a chmod of the path.
+func TestShmChangeAfterKeyRemade(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	oldID := newSegment(t, key, 4096, 0600)
+	p := m.Path("shm", keyName(key))
+	held, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.WriteAt([]byte("OLD"), 0); err != nil {
+		t.Fatal(err)
+	}
+	rmid(t, oldID)
+	newID := newSegment(t, key, 8192, 0600)
+	copy(attach(t, newID, 0), "NEW")
+
+	if err := os.Chmod(p, 0640); err != nil {
+		t.Fatalf("chmod of the path: %v", err)
+	}
+	if err := os.Chown(p, 1, 1); err != nil {
+		t.Fatalf("chown of the path: %v", err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatalf("truncate of the path: %v", err)
+	}
+	if ds := shmStat(t, newID); ds.Perm.Mode&0777 != 0640 || ds.Perm.Uid != 1 || ds.Perm.Gid != 1 {
+		t.Errorf("the new segment: mode %#o, owner %d:%d; want 0640, 1:1", ds.Perm.Mode&0777, ds.Perm.Uid, ds.Perm.Gid)
+	}
+	if got := segmentBytes(t, newID)[:3]; string(got) != "\x00\x00\x00" {
+		t.Errorf("the new segment after truncate of the path has %q, want zeros", got)
+	}
+	if ds := shmStat(t, oldID); ds.Perm.Mode&0777 != 0600 || ds.Perm.Uid != 0 {
+		t.Errorf("the removed segment was changed: mode %#o, uid %d", ds.Perm.Mode&0777, ds.Perm.Uid)
+	}
+	if got := segmentBytes(t, oldID)[:3]; string(got) != "OLD" {
+		t.Errorf("the removed segment has %q, want OLD", got)
+	}
+
+	copy(attach(t, newID, 0), "NEW")
+	if err := held.Truncate(1); err != nil {
+		t.Fatalf("ftruncate of the held handle: %v", err)
+	}
+	if got := segmentBytes(t, oldID)[:3]; string(got) != "O\x00\x00" {
+		t.Errorf("the removed segment after ftruncate of its handle has %q", got)
+	}
+	if got := segmentBytes(t, newID)[:3]; string(got) != "NEW" {
+		t.Errorf("ftruncate of the held handle reached the new segment: %q", got)
+	}
+	if err := held.Chmod(0604); err == nil {
+		t.Errorf("fchmod of the held handle succeeded")
+	}
+	if ds := shmStat(t, newID); ds.Perm.Mode&0777 != 0640 {
+		t.Errorf("fchmod of the held handle changed the new segment: mode %#o", ds.Perm.Mode&0777)
+	}
+}
+
+// TestShmMappingIsNoAttachment: a mapping of a segment's file is of the
+// segment's own shmem file (passthrough), not of the FUSE file: once the
+// file is closed the daemon's attachment goes, nattch no longer counts the
+// mapping, and the mapping still reads and writes the segment.
+func TestShmMappingIsNoAttachment(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	p := m.Path("shm", keyName(key))
+	seg := attach(t, id, 0)
+	base := nattch(t, id) // the test's own attachment
+	for _, c := range []struct {
+		name       string
+		flag, prot int
+		share      int
+	}{
+		{"O_RDWR MAP_SHARED", os.O_RDWR, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED},
+		{"O_RDONLY MAP_SHARED", os.O_RDONLY, unix.PROT_READ, unix.MAP_SHARED},
+		{"O_RDONLY MAP_PRIVATE", os.O_RDONLY, unix.PROT_READ, unix.MAP_PRIVATE},
+	} {
+		f, err := os.OpenFile(p, c.flag, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, err := unix.Mmap(int(f.Fd()), 0, 4096, c.prot, c.share)
+		if n := nattch(t, id); n != base+1 {
+			t.Errorf("%s: nattch %d with the file open, want %d", c.name, n, base+1)
+		}
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: mmap: %v", c.name, err)
+		}
+		shmPollUntil(t, c.name+": nattch drops at close though mapped", func() bool { return nattch(t, id) == base })
+		if c.prot&unix.PROT_WRITE != 0 {
+			copy(mem, "MAP")
+			if string(seg[:3]) != "MAP" {
+				t.Errorf("%s: the segment has %q after a store through the mapping", c.name, seg[:3])
+			}
+		}
+		if c.share == unix.MAP_SHARED {
+			copy(seg, "SEG")
+			if string(mem[:3]) != "SEG" {
+				t.Errorf("%s: the mapping shows %q after a store into the segment", c.name, mem[:3])
+			}
+		}
+		unix.Munmap(mem)
+	}
+}
+
 // TestShmReadOnlyTrunc: open(O_RDONLY|O_TRUNC) truncates, as on any file
 // system (and needs write permission: see TestPermDifferential).
 func TestShmReadOnlyTrunc(t *testing.T) {
