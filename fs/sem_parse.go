@@ -20,10 +20,18 @@ type semCommand struct {
 }
 
 // parseSemValueOp reads one operation: N or +N (add), -N (subtract),
-// 0 (wait for zero), =N (set). ERANGE for a size past SEMVMX, as the
-// kernel gives for a result out of range.
+// 0 (wait for zero), =N (set). ERANGE for a size past SEMVMX, or a value
+// to set below 0, as the kernel gives for a result out of range.
 func parseSemValueOp(s string) (op int, set bool, errno syscall.Errno) {
 	if rest, ok := strings.CutPrefix(s, "="); ok {
+		if neg, ok := strings.CutPrefix(rest, "-"); ok {
+			// Below 0 is out of range, as SETVAL says (ERANGE); "=-0" and
+			// what is no number do not parse.
+			if v, errno := parseSemNumber(neg); errno == syscall.ERANGE || errno == 0 && v > 0 {
+				return 0, true, syscall.ERANGE
+			}
+			return 0, true, syscall.EINVAL
+		}
 		v, errno := parseSemNumber(rest)
 		return v, true, errno
 	}

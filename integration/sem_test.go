@@ -1044,6 +1044,8 @@ func TestSemWriteForms(t *testing.T) {
 		{init: []int{1, 1, 1}, file: "2", text: "=32767\n", setval: true, num: 2, val: 32767},
 		{init: []int{1, 1, 1}, file: "0", text: "=5 nowait\n", setval: true, num: 0, val: 5},
 		{init: []int{1, 1, 1}, file: "0", text: "=32768\n", setval: true, num: 0, val: 32768},
+		{init: []int{1, 1, 1}, file: "0", text: "=-1\n", setval: true, num: 0, val: -1},
+		{init: []int{1, 1, 1}, file: "1", text: "=-32768\n", setval: true, num: 1, val: -32768},
 		{init: []int{1, 0, 0}, file: "0", text: "-1 nowait\n", ops: []semBuf{op(0, -1, nw)}},
 		{init: []int{1, 0, 0}, file: "0", text: "-2 nowait\n", ops: []semBuf{op(0, -2, nw)}},
 		{init: []int{0, 3, 0}, file: "1", text: "0 nowait\n", ops: []semBuf{op(1, 0, nw)}},
@@ -1183,7 +1185,7 @@ func TestSemWriteErrors(t *testing.T) {
 		}
 	}
 	for _, text := range []string{
-		"\n", " ", "\t\n", "+", "-", "=", "+\n", "1 2", "1 2\n", "=-1", "=+1", "= 1", "=1.5", "nowait", "undo", "timeout=1s",
+		"\n", " ", "\t\n", "+", "-", "=", "+\n", "1 2", "1 2\n", "=-0", "=--1", "=-x", "=+1", "= 1", "=1.5", "nowait", "undo", "timeout=1s",
 		"nowait -1", "undo -1", "-1 NOWAIT", "-1 no-wait", "-1 nowait extra", "-1 timeout=", "-1 timeout=abc",
 		"-1 timeout=-1s", "-1 timeout=5", "-1 timeout=1x", "=5 undo", "=5 undo\n", "+0", "-0", "+00", "1.5", "0x1", "one",
 		"+-1", "--1", "-+1", "1e3", "١", "−1", "1\x00", "\x00", "1:+1", "0:+1",
