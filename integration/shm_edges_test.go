@@ -141,24 +141,32 @@ func TestShmHugePages(t *testing.T) {
 	}
 }
 
-// TestShmOpenAfterKeyRemade: while a handle holds a removed segment, its
-// key made again names the new segment at once: an open of the path
-// reaches the new one, and the held handle keeps the old.
-func TestShmOpenAfterKeyRemade(t *testing.T) {
+// heldThenRemade makes a 4096-byte segment, holds it open with "OLD"
+// written, removes it, and makes an 8192-byte one under the same key: the
+// path, the held handle (closed at the test's end) and both ids.
+func heldThenRemade(t *testing.T) (path string, held *os.File, oldID, newID int) {
+	t.Helper()
 	m := mount(t)
 	key := newKey()
-	oldID := newSegment(t, key, 4096, 0600)
-	p := m.Path("shm", keyName(key))
-	held, err := os.OpenFile(p, os.O_RDWR, 0)
+	oldID = newSegment(t, key, 4096, 0600)
+	path = m.Path("shm", keyName(key))
+	held, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Close()
+	t.Cleanup(func() { held.Close() })
 	if _, err := held.WriteAt([]byte("OLD"), 0); err != nil {
 		t.Fatal(err)
 	}
 	rmid(t, oldID)
-	newID := newSegment(t, key, 8192, 0600)
+	return path, held, oldID, newSegment(t, key, 8192, 0600)
+}
+
+// TestShmOpenAfterKeyRemade: while a handle holds a removed segment, its
+// key made again names the new segment at once: an open of the path
+// reaches the new one, and the held handle keeps the old.
+func TestShmOpenAfterKeyRemade(t *testing.T) {
+	p, held, oldID, newID := heldThenRemade(t)
 
 	if err := os.WriteFile(p, []byte("NEW"), 0); err != nil {
 		t.Fatalf("write to the re-made key: %v", err)
@@ -200,20 +208,7 @@ func TestShmOpenAfterKeyRemade(t *testing.T) {
 // own segment. fchmod on the held handle fails, as the daemon cannot tell
 // it from a chmod of the path.
 func TestShmChangeAfterKeyRemade(t *testing.T) {
-	m := mount(t)
-	key := newKey()
-	oldID := newSegment(t, key, 4096, 0600)
-	p := m.Path("shm", keyName(key))
-	held, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	if _, err := held.WriteAt([]byte("OLD"), 0); err != nil {
-		t.Fatal(err)
-	}
-	rmid(t, oldID)
-	newID := newSegment(t, key, 8192, 0600)
+	p, held, oldID, newID := heldThenRemade(t)
 	copy(attach(t, newID, 0), "NEW")
 
 	if err := os.Chmod(p, 0640); err != nil {
