@@ -23,15 +23,11 @@ func (n *rawFS) StatFs(cancel <-chan struct{}, in *fuse.InHeader, out *fuse.Stat
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
-	semLim, err := sysv.SemIPCInfo()
+	sem, err := sysv.SemUsage() // SEM_INFO and MSG_INFO carry the limits too
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
-	sem, err := sysv.SemUsage()
-	if err != nil {
-		return fuse.ToStatus(err)
-	}
-	msg, err := sysv.MsgUsage() // MSG_INFO carries msgmni too
+	msg, err := sysv.MsgUsage()
 	if err != nil {
 		return fuse.ToStatus(err)
 	}
@@ -42,7 +38,7 @@ func (n *rawFS) StatFs(cancel <-chan struct{}, in *fuse.InHeader, out *fuse.Stat
 	*out = fuse.StatfsOut{
 		Blocks:  blocks,
 		Bfree:   blocks - min(shm.Tot, blocks),
-		Files:   shmLim.Shmmni + uint64(semLim.Semmni) + uint64(msg.Msgmni),
+		Files:   shmLim.Shmmni + uint64(sem.Semmni) + uint64(msg.Msgmni),
 		Bsize:   page,
 		Frsize:  page,
 		NameLen: 255,
