@@ -123,6 +123,12 @@ func mountOptions(c *config) *fs.Options {
 		// write, so the kernel need not ask (a getxattr and a getattr
 		// before every `echo >`).
 		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_HANDLE_KILLPRIV_V2,
+		// Even so the kernel asks for security.capability at every open
+		// with O_TRUNC (FUSE files are never marked as having none to
+		// drop), unless one getxattr is answered ENOSYS: then it asks no
+		// more, for any attribute. nouser_xattr gives up user.ipc.* for
+		// that request.
+		DisableXAttrs: c.noXattr,
 	}
 	if os.Geteuid() == 0 {
 		// As root, mount(2) directly; otherwise through fusermount3.

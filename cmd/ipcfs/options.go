@@ -18,7 +18,10 @@ type config struct {
 	debug      bool
 	version    bool
 	ipcNS      string // --ipc-ns: show the objects of this IPC namespace
-	foreground bool   // -f: stay in the foreground even as a mount helper
+	// noXattr (-o nouser_xattr) turns the user.ipc.* attributes off, and
+	// with them the kernel's getxattr at every O_TRUNC (see mountOptions).
+	noXattr    bool
+	foreground bool // -f: stay in the foreground even as a mount helper
 	// helper is set when called as mount(8) calls a helper, with a source
 	// before the mountpoint: then ipcfs goes to the background once mounted.
 	helper bool
@@ -53,7 +56,9 @@ Flags:
   --debug         log every FUSE request to stderr
   --ipc-ns PATH   show another IPC namespace (a container's): /proc/PID/ns/ipc
   -o OPT[,OPT]    the same as mount options: allow_other, ro, debug,
-                  ipc_ns=PATH, and mount(8)'s noexec, noatime, sync...
+                  ipc_ns=PATH, nouser_xattr (no user.ipc.* attributes,
+                  and one request less for each open with O_TRUNC, as
+                  a shell's echo > FILE), and mount(8)'s noexec, sync...
   --version       print the version and exit
   --help          print this help and exit
 `
@@ -136,6 +141,8 @@ func (c *config) setOptions(list string) error {
 			c.allowOther = true
 		case o == "debug":
 			c.debug = true
+		case o == "nouser_xattr", o == "user_xattr":
+			c.noXattr = o == "nouser_xattr"
 		case strings.HasPrefix(o, "ipc_ns="):
 			c.ipcNS = o[len("ipc_ns="):]
 		case o == "" || ignoredOptions[o]:
