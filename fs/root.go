@@ -45,7 +45,15 @@ var (
 	_ fs.NodeOnAdder   = (*Root)(nil)
 	_ fs.NodeGetattrer = (*Root)(nil)
 	_ fs.NodeLookuper  = (*Root)(nil)
+	_ fs.NodeUnlinker  = (*Root)(nil)
+	_ fs.NodeRmdirer   = (*Root)(nil)
 )
+
+// Unlink and Rmdir refuse: the top level is fixed. (A node without them
+// would have go-fuse answer success and drop the entry, for every caller,
+// until the daemon restarts.)
+func (r *Root) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }
+func (r *Root) Rmdir(ctx context.Context, name string) syscall.Errno  { return syscall.EPERM }
 
 // Lookup finds the fixed children, whose entries never go stale.
 func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {

@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +63,38 @@ func TestFixedNodesAttributes(t *testing.T) {
 				t.Errorf("%s: time %v, want the mount's (after %v)", p, at, before)
 			}
 		}
+	}
+}
+
+// TestFixedEntriesStay: rm and rmdir of the top-level entries fail with
+// EPERM, for root and for another user of an allow_other mount, and every
+// entry is still there afterwards.
+func TestFixedEntriesStay(t *testing.T) {
+	m := mount(t, "--allow-other")
+	openToOthers(t, m.Dir)
+	top := []string{"limits", "msg", "sem", "shm", "usage"}
+	for _, user := range []bool{false, true} {
+		for _, name := range top {
+			cmd := "rm"
+			if !strings.Contains("limits usage", name) {
+				cmd = "rmdir"
+			}
+			script := cmd + " " + m.Path(name)
+			run := sh
+			if user {
+				run = asUser
+			}
+			if _, stderr, err := run(t, script); err == nil || !strings.Contains(stderr, "Operation not permitted") {
+				t.Errorf("%s (as another user: %v): %v %q, want EPERM", script, user, err, stderr)
+			}
+		}
+	}
+	ents, err := os.ReadDir(m.Dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if err != nil || !slices.Equal(names, top) {
+		t.Errorf("the root after: %v %v, want %v", names, err, top)
 	}
 }
