@@ -98,3 +98,40 @@ func TestFixedEntriesStay(t *testing.T) {
 		t.Errorf("the root after: %v %v, want %v", names, err, top)
 	}
 }
+
+// TestFsyncSucceeds: fsync and fdatasync of every kind of file and folder
+// succeed, as on tmpfs (there is nothing to write back), and `dd
+// conv=fsync` into a segment works.
+func TestFsyncSucceeds(t *testing.T) {
+	m := mount(t)
+	k, ks, kq := newKey(), newKey(), newKey()
+	semNew(t, k, 1, 0600)
+	newSegment(t, ks, 4096, 0600)
+	msgNewQueue(t, kq, 0600)
+	for _, c := range []struct {
+		path string
+		flag int
+	}{
+		{"", unix.O_RDONLY}, {"shm", unix.O_RDONLY}, {"limits", unix.O_RDONLY},
+		{"shm/create", unix.O_WRONLY}, {"shm/status", unix.O_RDONLY},
+		{"shm/" + keyName(ks), unix.O_RDWR}, {"shm/" + keyName(ks), unix.O_RDONLY},
+		{"sem/" + keyName(k), unix.O_RDONLY}, {"sem/" + keyName(k) + "/0", unix.O_WRONLY},
+		{"msg/" + keyName(kq), unix.O_WRONLY},
+	} {
+		fd, err := unix.Open(m.Path(c.path), c.flag, 0)
+		if err != nil {
+			t.Errorf("open %s: %v", c.path, err)
+			continue
+		}
+		if err := unix.Fsync(fd); err != nil {
+			t.Errorf("fsync %s: %v", c.path, err)
+		}
+		if err := unix.Fdatasync(fd); err != nil {
+			t.Errorf("fdatasync %s: %v", c.path, err)
+		}
+		unix.Close(fd)
+	}
+	if _, stderr, err := sh(t, "echo hi | dd of="+m.Path("shm", keyName(ks))+" conv=notrunc,fsync status=none"); err != nil {
+		t.Errorf("dd conv=fsync: %v %s", err, stderr)
+	}
+}
