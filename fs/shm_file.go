@@ -148,7 +148,8 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if writable && flags&syscall.O_TRUNC != 0 {
 		zeroFrom(mem, 0)
 	}
-	h := &segmentHandle{node: n, mem: mem, size: int64(len(mem)), file: file, writable: writable, opener: callerPid(ctx)}
+	h := &segmentHandle{node: n, mem: mem, size: int64(len(mem)), file: file, writable: writable,
+		appending: flags&syscall.O_APPEND != 0, opener: callerPid(ctx)}
 	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	mode := uint32(fuse.FOPEN_DIRECT_IO)
@@ -185,9 +186,14 @@ type segmentHandle struct {
 	size     int64
 	file     *os.File // nil: copy through mem instead
 	writable bool
-	opener   uint32 // the opening thread, 0 for unknown
-	mu       sync.Mutex
-	mem      []byte // the attachment; nil once detached (see Flush)
+	// appending (O_APPEND): every write starts at the end, so fails. The
+	// kernel would start it at the size it last saw, which an O_TRUNC
+	// open makes 0 until it asks again: `echo x > f; echo y >> f` would
+	// write y at offset 2.
+	appending bool
+	opener    uint32 // the opening thread, 0 for unknown
+	mu        sync.Mutex
+	mem       []byte // the attachment; nil once detached (see Flush)
 }
 
 var (
@@ -256,7 +262,7 @@ func (h *segmentHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // grow (its file could: every write is cut at the segment's size).
 func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	size := h.size
-	if off >= size {
+	if off >= size || h.appending {
 		return 0, syscall.ENOSPC
 	}
 	data = data[:min(int64(len(data)), size-off)]

@@ -496,3 +496,32 @@ func TestShmCloseDetaches(t *testing.T) {
 		}
 	}
 }
+
+// TestShmAppendFails: a write to a segment opened O_APPEND starts at the
+// end, so fails with ENOSPC and stores nothing, also right after an
+// O_TRUNC open, when the kernel's idea of the size is the bytes written
+// since (it appended at 2 after writing "X\n" through an O_TRUNC open).
+func TestShmAppendFails(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 10000, 0600)
+	p := m.Path("shm", keyName(key))
+	seg := attach(t, id, 0)
+	for i := 0; i < 3; i++ {
+		if err := os.WriteFile(p, []byte("X\n"), 0); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Write([]byte("more"))
+		f.Close()
+		if errnoOf(err) != syscall.ENOSPC {
+			t.Errorf("write with O_APPEND after one with O_TRUNC: %v, want ENOSPC", err)
+		}
+		if !bytes.Equal(seg[:8], []byte("X\n\x00\x00\x00\x00\x00\x00")) || seg[10000-1] != 0 {
+			t.Fatalf("the segment starts %q, want X and a newline, then zeros", seg[:8])
+		}
+	}
+}
