@@ -79,7 +79,7 @@ func (h *controlHandle) Write(ctx context.Context, data []byte, off int64) (uint
 	if len(data) > maxControlWrite {
 		return 0, syscall.EINVAL
 	}
-	ws := words(data)
+	ws := asciiFields(string(data))
 	if len(ws) == 0 {
 		return 0, syscall.EINVAL
 	}

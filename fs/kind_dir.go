@@ -302,6 +302,3 @@ func (h *kindDirHandle) Lookup(ctx context.Context, name string, out *fuse.Entry
 	h.mu.Unlock()
 	return h.dir.child(ctx, name, o, out, listedAttrTimeout), 0
 }
-
-// words splits a control write into its words.
-func words(data []byte) []string { return strings.Fields(string(data)) }

@@ -131,10 +131,39 @@ type createArgs struct {
 }
 
 // parseCreate reads "KEY [N] [MODE]": N is required when withN (a size
-// with an optional K, M or G suffix), absent otherwise.
+// with an optional K, M or G suffix, see parseSize), absent otherwise.
 func parseCreate(w []string, withN bool) (createArgs, syscall.Errno) {
+	if !withN {
+		return parseCreateWith(w, nil)
+	}
+	return parseCreateWith(w, parseSize)
+}
+
+// parseSemCreate reads sem/create's "KEY NSEMS [MODE]": NSEMS is a count
+// (see parseCount), not a size, so 010 is ten semaphores as for ipcmk -S.
+func parseSemCreate(w []string) (createArgs, syscall.Errno) {
+	return parseCreateWith(w, parseCount)
+}
+
+// parseCount reads a plain decimal count as ipcmk -S does (util-linux's
+// strtos32_or_err, base 10): leading zeros are decimal, not octal, and
+// 0x hex, a sign or a suffix do not parse. At most 2^31-1.
+func parseCount(s string) (uint64, syscall.Errno) {
+	if s == "" || prefixOf(s, "0123456789") != len(s) {
+		return 0, syscall.EINVAL
+	}
+	n, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return 0, syscall.EINVAL
+	}
+	return n, 0
+}
+
+// parseCreateWith reads "KEY [N] [MODE]", N read by parseN when there is
+// one (nil: no N).
+func parseCreateWith(w []string, parseN func(string) (uint64, syscall.Errno)) (createArgs, syscall.Errno) {
 	need := 1
-	if withN {
+	if parseN != nil {
 		need = 2
 	}
 	if len(w) < need || len(w) > need+1 {
@@ -146,8 +175,8 @@ func parseCreate(w []string, withN bool) (createArgs, syscall.Errno) {
 	}
 	a := createArgs{key: key, mode: defaultMode}
 	var errno syscall.Errno
-	if withN {
-		if a.n, errno = parseSize(w[1]); errno != 0 {
+	if parseN != nil {
+		if a.n, errno = parseN(w[1]); errno != 0 {
 			return createArgs{}, errno
 		}
 	}
@@ -157,4 +186,19 @@ func parseCreate(w []string, withN bool) (createArgs, syscall.Errno) {
 		}
 	}
 	return a, 0
+}
+
+// asciiFields splits a write to a control or semaphore file into its words
+// at ASCII white space only (space, \t, \n, \v, \f, \r), as the shell
+// splits the arguments of ipcmk and ipcrm. Any other byte, such as those
+// of a no-break space (U+00A0, C2 A0), is part of a word, which then
+// fails to parse, where strings.Fields would split there.
+func asciiFields(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		switch r {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			return true
+		}
+		return false
+	})
 }

@@ -1,9 +1,6 @@
 package fs
 
 import (
-	"strings"
-	"syscall"
-
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
@@ -69,10 +66,9 @@ func (k semKind) node(o *object) fs.InodeEmbedder {
 
 // create takes KEY NSEMS [MODE].
 func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
-	a, errno := parseCreate(w, true)
-	// NSEMS is a count: no K, M or G.
-	if errno != 0 || a.n > 1<<31-1 || strings.Trim(w[1], "0123456789") != "" {
-		return object{}, syscall.EINVAL
+	a, errno := parseSemCreate(w) // NSEMS is a decimal count: no K, M or G, no octal
+	if errno != 0 {
+		return object{}, errno
 	}
 	var id int
 	err := cred.Do(func() (err error) {
@@ -103,7 +99,7 @@ func (semKind) createUsage() string {
 	return `Write "KEY NSEMS [MODE]" to make a semaphore set, as semget(KEY, NSEMS,
 IPC_CREAT|IPC_EXCL|MODE) would for the writer. Its semaphores start at 0.
   KEY    0x-prefixed hex, decimal, or "private"
-  NSEMS  the number of semaphores
+  NSEMS  the number of semaphores, in decimal (010 is ten)
   MODE   octal permission bits, default 0644
 Reading the same handle afterwards returns the new set's name.
 Example: echo "0x1234 2 0600" > create

@@ -97,7 +97,7 @@ func (c *semCommand) parseWords(ws []string) syscall.Errno {
 
 // parseSemWrite reads a write to semaphore num: "OP [words]".
 func parseSemWrite(text string, num int) (semCommand, syscall.Errno) {
-	ws := strings.Fields(text)
+	ws := asciiFields(text)
 	if len(ws) == 0 {
 		return semCommand{}, syscall.EINVAL
 	}
@@ -120,7 +120,7 @@ func parseSemWrite(text string, num int) (semCommand, syscall.Errno) {
 // semaphore number past the set is left to semop, which gives EFBIG, or
 // E2BIG first when there are more operations than SEMOPM.
 func parseSemopWrite(text string) (semCommand, syscall.Errno) {
-	ws := strings.Fields(text)
+	ws := asciiFields(text)
 	var c semCommand
 	i := 0
 	for ; i < len(ws); i++ {

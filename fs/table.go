@@ -70,9 +70,11 @@ func readIDNames(path string) map[uint32]string {
 		if len(f) < 3 {
 			continue
 		}
-		if id, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+		if id, err := strconv.ParseUint(f[2], 10, 32); err == nil && f[0] != "" {
 			if _, dup := m[uint32(id)]; !dup {
-				m[uint32(id)] = f[0]
+				// A name is one cell: a space in it would shift the
+				// columns after it, so it is escaped too.
+				m[uint32(id)] = escapeCell(f[0], true)
 			}
 		}
 	}
@@ -97,8 +99,38 @@ func (n names) group(gid uint32) string {
 // the creator's; "" once the process is gone.
 func commandOf(pid int32) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/cmdline")
-	if err != nil || len(b) == 0 {
+	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	return commandText(b)
+}
+
+// commandText turns /proc/PID/cmdline into a cell: the arguments
+// separated by spaces, escaped by escapeCell so that no argument can end
+// the row or forge another, without spaces around ("" for none).
+func commandText(cmdline []byte) string {
+	s := strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")
+	return strings.Trim(escapeCell(s, false), " ")
+}
+
+// escapeCell makes text from outside the kernel's numbers (a command
+// line, a user or group name) safe in a table cell, as util-linux's
+// libsmartcols does for lsipc: every control byte (below 0x20, and 0x7f)
+// and the backslash itself become \xHH, lower-case hex, so a newline
+// cannot start a row of its own and a tab cannot split a cell; with
+// space, a space becomes \x20 too, for a cell that is not the last.
+// Other bytes, UTF-8 included, are kept as they are.
+func escapeCell(s string, space bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f || c == '\\' || space && c == ' ' {
+			b.WriteString(`\x`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&0xf])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
