@@ -36,10 +36,10 @@ func (c *controlFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 	return 0
 }
 
-// Setattr accepts the truncation of `echo > create` and nothing else.
+// Setattr accepts the truncation of `echo > create` and a touch.
 func (c *controlFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if in.Valid&^(fuse.FATTR_SIZE|fuse.FATTR_FH|fuse.FATTR_LOCKOWNER|fuse.FATTR_ATIME|fuse.FATTR_MTIME|fuse.FATTR_ATIME_NOW|fuse.FATTR_MTIME_NOW|fuse.FATTR_CTIME) != 0 {
-		return syscall.EPERM
+	if errno := fixedSetattr(in, true); errno != 0 {
+		return errno
 	}
 	return c.Getattr(ctx, fh, out)
 }

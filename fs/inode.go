@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -73,6 +74,26 @@ func fixedAttr(out *fuse.AttrOut, mode, nlink uint32) {
 	t := uint64(started.Unix())
 	out.Atime, out.Mtime, out.Ctime = t, t, t
 	out.SetTimeout(fixedTimeout)
+}
+
+// fixedSetattr answers chmod, chown, truncate and touch of such a node:
+// a touch to now succeeds and changes nothing, as does a truncation where
+// size (the O_TRUNC of `echo > create`); anything else is EPERM, as a
+// change of an object's times is.
+func fixedSetattr(in *fuse.SetAttrIn, size bool) syscall.Errno {
+	v := in.Valid
+	if v&fuse.FATTR_ATIME != 0 && v&fuse.FATTR_ATIME_NOW == 0 || v&fuse.FATTR_MTIME != 0 && v&fuse.FATTR_MTIME_NOW == 0 {
+		return syscall.EPERM
+	}
+	allowed := uint32(fuse.FATTR_FH | fuse.FATTR_LOCKOWNER | fuse.FATTR_CTIME |
+		fuse.FATTR_ATIME | fuse.FATTR_ATIME_NOW | fuse.FATTR_MTIME | fuse.FATTR_MTIME_NOW)
+	if size {
+		allowed |= fuse.FATTR_SIZE
+	}
+	if v&^allowed != 0 {
+		return syscall.EPERM
+	}
+	return 0
 }
 
 // setTimes fills the three times from the kernel's own record of the

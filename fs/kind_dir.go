@@ -29,11 +29,19 @@ var (
 	_ fs.NodeRmdirer        = (*kindDir)(nil)
 	_ fs.NodeCreater        = (*kindDir)(nil)
 	_ fs.NodeGetattrer      = (*kindDir)(nil)
+	_ fs.NodeSetattrer      = (*kindDir)(nil)
 )
 
 func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	fixedAttr(out, fuse.S_IFDIR|0755, 2)
 	return 0
+}
+
+func (d *kindDir) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := fixedSetattr(in, false); errno != 0 {
+		return errno
+	}
+	return d.Getattr(ctx, fh, out)
 }
 
 func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {

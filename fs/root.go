@@ -47,7 +47,15 @@ var (
 	_ fs.NodeLookuper  = (*Root)(nil)
 	_ fs.NodeUnlinker  = (*Root)(nil)
 	_ fs.NodeRmdirer   = (*Root)(nil)
+	_ fs.NodeSetattrer = (*Root)(nil)
 )
+
+func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := fixedSetattr(in, false); errno != 0 {
+		return errno
+	}
+	return r.Getattr(ctx, fh, out)
+}
 
 // Unlink and Rmdir refuse: the top level is fixed. (A node without them
 // would have go-fuse answer success and drop the entry, for every caller,

@@ -25,11 +25,19 @@ func sameForAll(render func() ([]byte, error)) func(*sysv.Cred) ([]byte, error) 
 var (
 	_ fs.NodeOpener    = (*textFile)(nil)
 	_ fs.NodeGetattrer = (*textFile)(nil)
+	_ fs.NodeSetattrer = (*textFile)(nil)
 )
 
 func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	fixedAttr(out, fuse.S_IFREG|0444, 1)
 	return 0
+}
+
+func (t *textFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := fixedSetattr(in, false); errno != 0 {
+		return errno
+	}
+	return t.Getattr(ctx, fh, out)
 }
 
 func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

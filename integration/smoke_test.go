@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,5 +134,42 @@ func TestFsyncSucceeds(t *testing.T) {
 	}
 	if _, stderr, err := sh(t, "echo hi | dd of="+m.Path("shm", keyName(ks))+" conv=notrunc,fsync status=none"); err != nil {
 		t.Errorf("dd conv=fsync: %v %s", err, stderr)
+	}
+}
+
+// TestFixedNodesRefuseChanges: the folders, control files and views have
+// fixed attributes: chmod, chown, a touch to a given time and (but for a
+// control file) a truncation fail with EPERM, as they do on an object,
+// and a touch to now succeeds and changes nothing.
+func TestFixedNodesRefuseChanges(t *testing.T) {
+	m := mount(t)
+	for _, p := range []string{"", "shm", "sem", "limits", "usage", "shm/create", "msg/remove", "sem/status"} {
+		path := m.Path(p)
+		var before unix.Stat_t
+		if err := unix.Stat(path, &before); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Chmod(path, 0700); errnoOf(err) != syscall.EPERM {
+			t.Errorf("chmod %s: %v, want EPERM", p, err)
+		}
+		if err := unix.Chown(path, 0, 0); errnoOf(err) != syscall.EPERM {
+			t.Errorf("chown %s: %v, want EPERM", p, err)
+		}
+		ts := []unix.Timespec{{Sec: 1000}, {Sec: 1000}}
+		if err := unix.UtimesNano(path, ts); errnoOf(err) != syscall.EPERM {
+			t.Errorf("touch -d of %s: %v, want EPERM", p, err)
+		}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, 0); err != nil {
+			t.Errorf("touch of %s: %v, want success", p, err)
+		}
+		if !strings.Contains(p, "/") || strings.HasSuffix(p, "status") {
+			if err := unix.Truncate(path, 0); errnoOf(err) != syscall.EPERM && errnoOf(err) != syscall.EISDIR {
+				t.Errorf("truncate %s: %v, want EPERM (EISDIR for a folder)", p, err)
+			}
+		}
+		var after unix.Stat_t
+		if err := unix.Stat(path, &after); err != nil || after.Mode != before.Mode || after.Uid != before.Uid || after.Mtim != before.Mtim {
+			t.Errorf("%s changed: %+v -> %+v (%v)", p, before, after, err)
+		}
 	}
 }
