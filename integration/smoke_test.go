@@ -162,6 +162,9 @@ func TestFixedNodesRefuseChanges(t *testing.T) {
 		if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, 0); err != nil {
 			t.Errorf("touch of %s: %v, want success", p, err)
 		}
+		if err := unix.Setxattr(path, "user.x", []byte("1"), 0); errnoOf(err) != syscall.EOPNOTSUPP {
+			t.Errorf("setxattr user.x on %s: %v, want EOPNOTSUPP", p, err)
+		}
 		if !strings.Contains(p, "/") || strings.HasSuffix(p, "status") {
 			if err := unix.Truncate(path, 0); errnoOf(err) != syscall.EPERM && errnoOf(err) != syscall.EISDIR {
 				t.Errorf("truncate %s: %v, want EPERM (EISDIR for a folder)", p, err)
