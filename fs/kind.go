@@ -48,15 +48,6 @@ func callerCred(ctx context.Context) *sysv.Cred {
 	return sysv.CredOf(c.Pid, c.Uid, c.Gid)
 }
 
-// callerPid is the calling thread's id, 0 when unknown (or outside the
-// daemon's pid namespace).
-func callerPid(ctx context.Context) uint32 {
-	if c, ok := fuse.FromContext(ctx); ok {
-		return c.Pid
-	}
-	return 0
-}
-
 // inodePerOpener is a kind whose object files need an inode per open,
 // for reads and writes that may wait (msgrcv, msgsnd; see freshGen):
 // its openSlots say which inode each lookup gets.

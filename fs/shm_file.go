@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -106,9 +105,7 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 			return syscall.EFBIG
 		}
 		if h := handleOf(fh); h != nil && h.writable {
-			if err := h.zeroFrom(size); err != nil {
-				return toErrno(err)
-			}
+			zeroFrom(h.mem, size)
 		} else {
 			var mem []byte
 			err := cred.Do(func() (err error) { mem, err = sysv.ShmAttach(n.id, false); return })
@@ -148,8 +145,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if writable && flags&syscall.O_TRUNC != 0 {
 		zeroFrom(mem, 0)
 	}
-	h := &segmentHandle{node: n, mem: mem, size: int64(len(mem)), file: file, writable: writable,
-		appending: flags&syscall.O_APPEND != 0, opener: callerPid(ctx)}
+	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable, appending: flags&syscall.O_APPEND != 0}
 	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	mode := uint32(fuse.FOPEN_DIRECT_IO)
@@ -183,7 +179,7 @@ func (p *passthroughSegment) PassthroughFd() (int, bool) { return int(p.file.Fd(
 // daemon, where a fresh attachment must map every page it touches.
 type segmentHandle struct {
 	node     *segmentNode
-	size     int64
+	mem      []byte
 	file     *os.File // nil: copy through mem instead
 	writable bool
 	// appending (O_APPEND): every write starts at the end, so fails. The
@@ -191,15 +187,11 @@ type segmentHandle struct {
 	// open makes 0 until it asks again: `echo x > f; echo y >> f` would
 	// write y at offset 2.
 	appending bool
-	opener    uint32 // the opening thread, 0 for unknown
-	mu        sync.Mutex
-	mem       []byte // the attachment; nil once detached (see Flush)
 }
 
 var (
 	_ fs.FileReader   = (*segmentHandle)(nil)
 	_ fs.FileWriter   = (*segmentHandle)(nil)
-	_ fs.FileFlusher  = (*segmentHandle)(nil)
 	_ fs.FileReleaser = (*segmentHandle)(nil)
 )
 
@@ -241,7 +233,7 @@ func openBacking(mem []byte) (*os.File, error) {
 // Read gives the kernel the segment's bytes, read from its file or
 // straight from the attachment.
 func (h *segmentHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	size := h.size
+	size := int64(len(h.mem))
 	if off >= size {
 		return fuse.ReadResultData(nil), 0
 	}
@@ -261,7 +253,7 @@ func (h *segmentHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // and one starting at the end fails with ENOSPC, as the segment cannot
 // grow (its file could: every write is cut at the segment's size).
 func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	size := h.size
+	size := int64(len(h.mem))
 	if off >= size || h.appending {
 		return 0, syscall.ENOSPC
 	}
@@ -274,52 +266,12 @@ func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint
 	return uint32(copy(h.mem[off:], data)), 0
 }
 
-// Flush detaches when the thread that opened closes a descriptor of the
-// open: the release comes only after the last close has returned, and a
-// program that reads nattch (PostgreSQL at start-up) or removes the
-// segment just after `od` or `cat` must not find ipcfs still attached.
-// The kernel flushes at every close(2), and says not whether it is the
-// last: the closes of other processes (a child that inherited the
-// descriptor and exits) leave the attachment, which then goes with the
-// release. A descriptor left open goes on through the segment's file. A
-// segment without one (hugetlb) copies through the attachment, and keeps
-// it.
-func (h *segmentHandle) Flush(ctx context.Context) syscall.Errno {
-	if h.file != nil && h.opener != 0 && callerPid(ctx) == h.opener {
-		h.detach()
-	}
-	return 0
-}
-
 func (h *segmentHandle) Release(ctx context.Context) syscall.Errno {
 	h.node.handles.Add(-1)
 	if h.file != nil {
 		h.file.Close()
 	}
-	return toErrno(h.detach())
-}
-
-func (h *segmentHandle) detach() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.mem == nil {
-		return nil
-	}
-	err := sysv.ShmDetach(h.mem)
-	h.mem = nil
-	return err
-}
-
-// zeroFrom is ftruncate: zero the segment from off to the end, through
-// the attachment, or the file once detached.
-func (h *segmentHandle) zeroFrom(off uint64) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.mem != nil {
-		zeroFrom(h.mem, off)
-		return nil
-	}
-	return zeroFile(h.file, off, uint64(h.size))
+	return toErrno(sysv.ShmDetach(h.mem))
 }
 
 // populate maps the pages of mem[off:end] in one call. A fresh attachment
@@ -333,24 +285,6 @@ func populate(mem []byte, off, end int64, advice int) {
 		return // a few faults cost less than the call
 	}
 	unix.Madvise(unsafe.Slice(&mem[0], stop)[start:stop], advice)
-}
-
-// zeroFile is zeroFrom on the segment's file: whole pages punched out,
-// the partial first one written.
-func zeroFile(f *os.File, off, size uint64) error {
-	if off >= size {
-		return nil
-	}
-	page := uint64(unix.Getpagesize())
-	start := min((off+page-1)/page*page, size)
-	if end := (size + page - 1) / page * page; start < end {
-		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(start), int64(end-start))
-		if err != nil {
-			return err
-		}
-	}
-	_, err := unix.Pwrite(int(f.Fd()), make([]byte, start-off), int64(off))
-	return err
 }
 
 // zeroFrom zeroes mem from off to the end. Whole pages are handed back to

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -408,92 +406,6 @@ func TestShmDaemonOutOfDescriptors(t *testing.T) {
 	shmPollUntil(t, "every handle is released", func() bool { return nattch(t, id) == 0 })
 	if b, err := os.ReadFile(p); err != nil || len(b) != 4096 {
 		t.Errorf("open after the handles were closed: %d bytes, %v", len(b), err)
-	}
-}
-
-// TestShmCloseDetaches: nattch is back as soon as the opener's close(2)
-// returns, not when the kernel's later release reaches the daemon: the
-// attachment goes at the flush that close sends. A child that inherited
-// the descriptor and exits leaves it. A descriptor still open (a dup)
-// goes on reading, writing and truncating the segment without one.
-func TestShmCloseDetaches(t *testing.T) {
-	runtime.LockOSThread() // open and close from one thread, as a C program
-	defer runtime.UnlockOSThread()
-	m := mount(t)
-	key := newKey()
-	const size = 3*4096 + 100
-	id := newSegment(t, key, size, 0600)
-	p := m.Path("shm", keyName(key))
-	seg := attach(t, id, 0)
-	base := nattch(t, id) // the test's own attachment
-	buf := make([]byte, 1)
-	for i := 0; i < 300; i++ {
-		flag := []int{unix.O_RDONLY, unix.O_WRONLY, unix.O_RDWR}[i%3]
-		fd, err := unix.Open(p, flag, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if flag == unix.O_RDONLY {
-			_, err = unix.Pread(fd, buf, 0)
-		} else {
-			_, err = unix.Pwrite(fd, buf, 0)
-		}
-		unix.Close(fd)
-		if err != nil {
-			t.Fatalf("round %d: %v", i, err)
-		}
-		if n := nattch(t, id); n != base {
-			t.Fatalf("round %d (flags %#x): nattch %d just after close, want %d", i, flag, n, base)
-		}
-	}
-
-	fd, err := unix.Open(p, unix.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), p) // closes fd at the end
-	defer f.Close()
-	child := exec.Command("true")
-	child.ExtraFiles = []*os.File{f}
-	if err := child.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if n := nattch(t, id); n != base+1 {
-		t.Errorf("nattch %d with the file open, after a child that had it exited; want %d", n, base+1)
-	}
-	dup, err := unix.Dup(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Close(dup)
-	if n := nattch(t, id); n != base {
-		t.Errorf("nattch %d after closing a dup, want %d", n, base)
-	}
-	if n, err := unix.Pwrite(fd, []byte("hello"), 10); n != 5 || err != nil {
-		t.Errorf("write through the remaining descriptor: %d %v", n, err)
-	}
-	if string(seg[10:15]) != "hello" {
-		t.Errorf("the segment has %q, want hello", seg[10:15])
-	}
-	copy(seg[20:], "world")
-	got := make([]byte, 5)
-	if n, err := unix.Pread(fd, got, 20); n != 5 || err != nil || string(got) != "world" {
-		t.Errorf("read through the remaining descriptor: %d %v %q", n, err, got)
-	}
-	for i := range seg[:size] {
-		seg[i] = 0xff
-	}
-	if err := unix.Ftruncate(fd, 5000); err != nil {
-		t.Fatalf("ftruncate through the remaining descriptor: %v", err)
-	}
-	for i, b := range seg[:size] {
-		want := byte(0xff)
-		if i >= 5000 {
-			want = 0
-		}
-		if b != want {
-			t.Fatalf("byte %d is %#x after ftruncate to 5000, want %#x", i, b, want)
-		}
 	}
 }
 
