@@ -134,7 +134,7 @@ func (h *semHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Read
 		h.cred = callerCred(ctx)
 		b, err := h.read(h)
 		if err != nil {
-			return nil, goneErrno(err)
+			return nil, toErrno(err) // as GETVAL or GETALL on the held set: EINVAL once removed
 		}
 		h.snapshot = append(b, '\n')
 	}

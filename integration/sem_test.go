@@ -38,6 +38,7 @@ const semUNDO = 0x1000 // SEM_UNDO
 const (
 	semGETPID  = 11
 	semGETVAL  = 12
+	semGETALL  = 13
 	semGETNCNT = 14
 	semGETZCNT = 15
 	semSETVAL  = 16
@@ -1772,5 +1773,39 @@ func TestSemSetRefusesNewFiles(t *testing.T) {
 	}
 	if s := semStat(t, id); s.Nsems != 2 {
 		t.Errorf("the set has %d semaphores, want 2", s.Nsems)
+	}
+}
+
+// TestSemHandleAfterRemoval: reads and writes through handles opened
+// before the set was removed fail as GETVAL, GETALL and semop on the
+// removed id fail (EINVAL), not as a path lookup would (ENOENT).
+func TestSemHandleAfterRemoval(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	var fds []int
+	for _, name := range []string{"0", "semop"} {
+		fd, err := unix.Open(m.Path("sem", keyName(k), name), unix.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, fd)
+	}
+	if err := os.Remove(m.Path("sem", keyName(k))); err != nil {
+		t.Fatal(err)
+	}
+	_, getval := semctlRaw(id, 0, semGETVAL, 0)
+	_, getall := semctlRaw(id, 0, semGETALL, 0)
+	_, _, semop := unix.Syscall(unix.SYS_SEMOP, uintptr(id), uintptr(unsafe.Pointer(&[3]int16{0, 1, 0})), 1)
+	for i, fd := range fds {
+		want := []syscall.Errno{getval, getall}[i]
+		if _, err := unix.Read(fd, make([]byte, 64)); errnoOf(err) != want {
+			t.Errorf("read of a held file of a removed set (%d): %v, want %v as semctl gives", i, err, want)
+		}
+		op := []string{"+1", "0:+1"}[i]
+		if _, err := unix.Write(fd, []byte(op)); errnoOf(err) != semop {
+			t.Errorf("write %q to a held file of a removed set: %v, want %v as semop gives", op, err, semop)
+		}
 	}
 }
