@@ -193,3 +193,40 @@ func abortFuse(dir string) {
 	os.WriteFile(conn+"/"+dev[strings.IndexByte(dev, ':')+1:]+"/abort", []byte("1"), 0)
 	exec.Command("umount", conn).Run()
 }
+
+// TestCLILockRemovedAtExit: the lock file that keeps a mountpoint's undo
+// records to one daemon goes when that daemon exits, so /run/ipcfs does
+// not collect one per mountpoint ever used; a daemon started again on the
+// mountpoint makes it again.
+func TestCLILockRemovedAtExit(t *testing.T) {
+	locks := func() map[string]bool {
+		ents, _ := os.ReadDir("/run/ipcfs")
+		m := map[string]bool{}
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".lock") {
+				m[e.Name()] = true
+			}
+		}
+		return m
+	}
+	before := locks()
+	m := mount(t)
+	var mine []string
+	for name := range locks() {
+		if !before[name] {
+			mine = append(mine, name)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("lock files the daemon made: %v, want one", mine)
+	}
+	m.stop()
+	if locks()[mine[0]] {
+		t.Errorf("/run/ipcfs/%s is still there after the daemon exited", mine[0])
+	}
+	again := startAt(t, m.Dir)
+	again.waitMounted()
+	if !locks()[mine[0]] {
+		t.Errorf("a daemon started again on %s made no /run/ipcfs/%s", m.Dir, mine[0])
+	}
+}

@@ -104,6 +104,7 @@ type Mount struct {
 	done chan error
 	log  *bytes.Buffer
 	mu   sync.Mutex
+	once sync.Once // stop, from a test or its cleanup
 }
 
 // mount starts ipcfs on a new temporary directory with the given flags
@@ -183,7 +184,9 @@ func isMounted(dir string) bool {
 
 // stop ends the daemon with SIGTERM, and by force if it hangs, and makes
 // sure nothing is left mounted.
-func (m *Mount) stop() {
+func (m *Mount) stop() { m.once.Do(m.stopNow) }
+
+func (m *Mount) stopNow() {
 	if m.cmd.Process != nil {
 		m.cmd.Process.Signal(syscall.SIGTERM)
 		select {

@@ -55,10 +55,11 @@ func run(c *config) error {
 			return err
 		}
 	}
-	undoFile, err := undoPath(c.mountpoint)
+	undoFile, release, err := undoPath(c.mountpoint)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if err := prepareMountpoint(c.mountpoint); err != nil {
 		return err
 	}

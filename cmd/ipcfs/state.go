@@ -17,26 +17,27 @@ import (
 // for root (gone at reboot, as the semaphores are) or the user's runtime
 // directory, so that a daemon started again on the same mountpoint takes
 // them over. It also makes sure this daemon is the only one using them
-// (see claim).
-func undoPath(mountpoint string) (string, error) {
+// (see claim); release ends that when the daemon is done.
+func undoPath(mountpoint string) (path string, release func(), err error) {
 	abs, err := filepath.Abs(mountpoint)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var ns unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/ipc", &ns); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	dir, err := stateDir()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", abs, ns.Ino)))
-	path := filepath.Join(dir, "undo-"+hex.EncodeToString(sum[:8])+".json")
-	if err := claim(path + ".lock"); err != nil {
-		return "", fmt.Errorf("another ipcfs daemon serves %s in this IPC namespace (%w)", abs, err)
+	path = filepath.Join(dir, "undo-"+hex.EncodeToString(sum[:8])+".json")
+	release, err = claim(path + ".lock")
+	if err != nil {
+		return "", nil, fmt.Errorf("another ipcfs daemon serves %s in this IPC namespace (%w)", abs, err)
 	}
-	return path, nil
+	return path, release, nil
 }
 
 // stateDir is the directory of the undo records, made if missing. The
@@ -69,17 +70,28 @@ func stateDir() (string, error) {
 // claim takes an exclusive lock on path for as long as the daemon lives
 // (the kernel drops it when the process ends, however it ends). Two
 // daemons on one mountpoint would both apply the same undo records.
-func claim(path string) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0600)
-	if err != nil {
-		return err
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return errors.New("its lock " + path + " is held")
+// release removes the file, so that lock files do not pile up, one per
+// mountpoint ever used: removed under the lock, a file another daemon
+// opened just before is no longer the path's, which that daemon sees
+// once it has the lock, and it opens the path again.
+func claim(path string) (release func(), err error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0600)
+		if err != nil {
+			return nil, err
 		}
-		return err
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			unix.Close(fd)
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, errors.New("its lock " + path + " is held")
+			}
+			return nil, err
+		}
+		var locked, now unix.Stat_t
+		if unix.Fstat(fd, &locked) == nil && unix.Stat(path, &now) == nil && locked.Ino == now.Ino && locked.Dev == now.Dev {
+			// fd stays open: the lock lives with the process.
+			return func() { os.Remove(path); unix.Close(fd) }, nil
+		}
+		unix.Close(fd) // removed by the daemon that held it: again
 	}
-	return nil // fd stays open: the lock lives with the process
 }
