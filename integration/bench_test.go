@@ -200,6 +200,7 @@ func BenchmarkShellSemLoop(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		ratio(b, "shell-loop/tmpfs", func() float64 { return shellLoop(b, sem) }, func() float64 { return shellLoop(b, tmpfs) })
 		ratio(b, "shell-loop-nouser_xattr/tmpfs", func() float64 { return shellLoop(b, semNox) }, func() float64 { return shellLoop(b, tmpfs) })
+		ratio(b, "shell-loop-nouser_xattr/shell-loop", func() float64 { return shellLoop(b, semNox) }, func() float64 { return shellLoop(b, sem) })
 	}
 }
 
