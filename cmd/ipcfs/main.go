@@ -81,7 +81,7 @@ func run(c *config) error {
 
 	go func() {
 		<-sig
-		unmount(server, c.mountpoint)
+		unmount(server, c.mountpoint, release)
 	}()
 	server.Wait()
 	return nil
@@ -192,8 +192,9 @@ func detach(dir string) error {
 // unmount ends the mount on a signal: a clean unmount when nothing is
 // busy, after which the server's loop ends; otherwise a lazy one at once,
 // and exit: closing /dev/fuse fails whatever callers still wait in the
-// file system (a semop or msgrcv they wait in takes nothing).
-func unmount(server *fuse.Server, dir string) {
+// file system (a semop or msgrcv they wait in takes nothing), releasing
+// the undo records' lock on the way out.
+func unmount(server *fuse.Server, dir string, release func()) {
 	var err error
 	if os.Geteuid() == 0 {
 		err = unix.Unmount(dir, 0)
@@ -206,5 +207,6 @@ func unmount(server *fuse.Server, dir string) {
 	if err := detach(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "ipcfs: unmount:", err)
 	}
+	release()
 	os.Exit(0)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,8 @@ func claim(path string) (release func(), err error) {
 		var locked, now unix.Stat_t
 		if unix.Fstat(fd, &locked) == nil && unix.Stat(path, &now) == nil && locked.Ino == now.Ino && locked.Dev == now.Dev {
 			// fd stays open: the lock lives with the process.
-			return func() { os.Remove(path); unix.Close(fd) }, nil
+			var once sync.Once
+			return func() { once.Do(func() { os.Remove(path); unix.Close(fd) }) }, nil
 		}
 		unix.Close(fd) // removed by the daemon that held it: again
 	}
