@@ -48,6 +48,7 @@ var (
 	_ fs.NodeUnlinker  = (*Root)(nil)
 	_ fs.NodeRmdirer   = (*Root)(nil)
 	_ fs.NodeSetattrer = (*Root)(nil)
+	_ fs.NodeCreater   = (*Root)(nil)
 )
 
 func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
@@ -57,11 +58,19 @@ func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn
 	return r.Getattr(ctx, fh, out)
 }
 
-// Unlink and Rmdir refuse: the top level is fixed. (A node without them
+// Create, Unlink and Rmdir refuse: the top level is fixed. (A node without them
 // would have go-fuse answer success and drop the entry, for every caller,
 // until the daemon restarts.)
 func (r *Root) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }
 func (r *Root) Rmdir(ctx context.Context, name string) syscall.Errno  { return syscall.EPERM }
+
+// Create is EPERM, as in a kind's folder (go-fuse's answer is EROFS).
+func (r *Root) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if r.opts.ReadOnly {
+		return nil, nil, 0, syscall.EROFS
+	}
+	return nil, nil, 0, syscall.EPERM
+}
 
 // Lookup finds the fixed children, whose entries never go stale.
 func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {

@@ -67,8 +67,8 @@ func TestFixedNodesAttributes(t *testing.T) {
 	}
 }
 
-// TestFixedEntriesStay: rm and rmdir of the top-level entries fail with
-// EPERM, for root and for another user of an allow_other mount, and every
+// TestFixedEntriesStay: rm and rmdir of the top-level entries, and making
+// a new one, fail with EPERM, for root and for another user of an allow_other mount, and every
 // entry is still there afterwards.
 func TestFixedEntriesStay(t *testing.T) {
 	m := mount(t, "--allow-other")
@@ -88,6 +88,11 @@ func TestFixedEntriesStay(t *testing.T) {
 			if _, stderr, err := run(t, script); err == nil || !strings.Contains(stderr, "Operation not permitted") {
 				t.Errorf("%s (as another user: %v): %v %q, want EPERM", script, user, err, stderr)
 			}
+		}
+	}
+	for _, run := range []func(testing.TB, string) (string, string, error){sh, asUser} {
+		if _, stderr, err := run(t, "touch "+m.Path("new")); err == nil || !strings.Contains(stderr, "Operation not permitted") {
+			t.Errorf("touch of a new name at the top: %v %q, want EPERM", err, stderr)
 		}
 	}
 	ents, err := os.ReadDir(m.Dir)
