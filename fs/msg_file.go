@@ -225,7 +225,7 @@ func (p *peekFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if err != nil {
 		return nil, 0, toErrno(err)
 	}
-	return &textHandle{text: text}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+	return openText(text)
 }
 
 // peekShown is how many bytes of each message the table shows.

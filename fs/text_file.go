@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -48,12 +49,40 @@ func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if err != nil {
 		return nil, 0, toErrno(err)
 	}
+	return openText(b)
+}
+
+// textHandle is one open of a view: the text as it was at the open, so
+// that one `cat` never mixes two moments.
+type textHandle struct{ text []byte }
+
+var (
+	_ fs.FileReader   = (*textHandle)(nil)
+	_ fs.FileReleaser = (*textHandle)(nil)
+)
+
+// viewBudget bounds the memory the open views hold together. Each open
+// keeps its own text (800 KB for shm/status with 4000 segments), and a
+// caller holding thousands of opens would grow the daemon without end;
+// past the budget an open fails with ENOMEM, as a kernel seq_file open
+// that cannot allocate does.
+const viewBudget = 256 << 20
+
+var viewBytes atomic.Int64
+
+// openText is the answer to an open of a view whose text is b.
+func openText(b []byte) (fs.FileHandle, uint32, syscall.Errno) {
+	if viewBytes.Add(int64(len(b))) > viewBudget {
+		viewBytes.Add(-int64(len(b)))
+		return nil, 0, syscall.ENOMEM
+	}
 	return &textHandle{text: b}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 }
 
-type textHandle struct{ text []byte }
-
-var _ fs.FileReader = (*textHandle)(nil)
+func (h *textHandle) Release(ctx context.Context) syscall.Errno {
+	viewBytes.Add(-int64(len(h.text)))
+	return 0
+}
 
 func (h *textHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if off >= int64(len(h.text)) {
