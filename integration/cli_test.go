@@ -450,6 +450,13 @@ func TestCLIMountHelper(t *testing.T) {
 			if len(pids) != 1 {
 				t.Fatalf("background daemons on %s: %v", dir, pids)
 			}
+			// Holding nothing of the helper's caller open: its output ends
+			// when the helper returns.
+			for fd := 0; fd <= 2; fd++ {
+				if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pids[0], fd)); err != nil || l != "/dev/null" {
+					t.Errorf("the background daemon's fd %d is %q (%v), want /dev/null", fd, l, err)
+				}
+			}
 			// Named as itself for ps, pidof and killall, not "exe".
 			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pids[0])); strings.TrimSpace(string(comm)) != "ipcfs" {
 				t.Errorf("the background daemon's name is %q, want ipcfs", comm)

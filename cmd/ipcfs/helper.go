@@ -43,7 +43,10 @@ func runInBackground() int {
 	return 1 // the daemon exited without mounting; it said why on stderr
 }
 
-// notifyReady tells a waiting runInBackground that the mount is up.
+// notifyReady tells a waiting runInBackground that the mount is up. The
+// daemon's stderr, mount's until then (to say why a mount failed), goes
+// to /dev/null: whoever reads mount's output to its end ($(mount ...), a
+// pipe, ssh) would otherwise wait for the daemon's, until the unmount.
 func notifyReady() {
 	if os.Getenv(readyFdEnv) == "" {
 		return
@@ -52,6 +55,10 @@ func notifyReady() {
 	f.Write([]byte{1})
 	f.Close()
 	os.Unsetenv(readyFdEnv)
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		syscall.Dup3(int(null.Fd()), 2, 0)
+		null.Close()
+	}
 }
 
 // runFusermount runs fusermount3 (or fusermount) with args.
