@@ -501,3 +501,28 @@ func TestCLIMountHelperFails(t *testing.T) {
 		return true
 	})
 }
+
+// TestCLISignalWithMountCopy: SIGTERM ends the daemon even when a copy of
+// its mount lives on in another mount namespace (as a service's private
+// /tmp holds one), which keeps the connection open after the unmount.
+func TestCLISignalWithMountCopy(t *testing.T) {
+	m := mount(t)
+	holder := exec.Command("unshare", "-m", "--propagation", "private", "sleep", "120")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	shmPollUntil(t, "the copy of the mount in the new namespace", func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", holder.Process.Pid))
+		return strings.Contains(string(b), " "+m.Dir+" ")
+	})
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExit(t, m); err != nil {
+		t.Errorf("ipcfs exited with %v\n%s", err, m.Log())
+	}
+	if lines := mountInfo(m.Dir); len(lines) != 0 {
+		t.Errorf("still mounted here: %q", lines)
+	}
+}

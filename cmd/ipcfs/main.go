@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -82,6 +83,14 @@ func run(c *config) error {
 	go func() {
 		<-sig
 		unmount(server, c.mountpoint, release)
+		// A copy of the mount in another mount namespace (a service's
+		// private /tmp) or a bind mount keeps the connection, and so the
+		// serve loop, alive after the unmount here: the signal ends the
+		// daemon all the same (and the copies with it: ENOTCONN there).
+		// Otherwise the loop ends at once and run returns first.
+		time.Sleep(2 * time.Second)
+		release()
+		os.Exit(0)
 	}()
 	server.Wait()
 	return nil
