@@ -29,6 +29,18 @@ func TestCLIOneDaemonPerMountpoint(t *testing.T) {
 	if _, err := os.ReadDir(m.Path("shm")); err != nil {
 		t.Errorf("the first daemon after the second was refused: %v", err)
 	}
+	// The same directory through a symlink.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(m.Dir, link); err != nil {
+		t.Fatal(err)
+	}
+	out, code = runIpcfs(t, link)
+	if code != 1 || !strings.Contains(out, "another ipcfs daemon serves "+m.Dir) {
+		t.Errorf("a second daemon on %s (a symlink to %s): exit %d, %q; want 1 and why", link, m.Dir, code, out)
+	}
+	if lines := mountInfo(m.Dir); len(lines) != 1 {
+		t.Errorf("mounts on %s: %q, want the first daemon's only", m.Dir, lines)
+	}
 }
 
 // TestCLIStateDirOfUser: an ordinary user's daemon without

@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -55,6 +56,12 @@ func run(c *config) error {
 		if err := enterIPCNamespace(c.ipcNS); err != nil {
 			return err
 		}
+	}
+	// The directory itself, however it was spelled: a symlink to a
+	// served mountpoint must find its lock, and the unmount at a signal
+	// must not follow a link repointed meanwhile.
+	if dir, err := filepath.EvalSymlinks(c.mountpoint); err == nil {
+		c.mountpoint = dir
 	}
 	undoFile, release, err := undoPath(c.mountpoint)
 	if err != nil {
