@@ -188,14 +188,14 @@ func TestSemCreateDecimal(t *testing.T) {
 		{"0x5d000116 2 0644 x", 0, 0, syscall.EINVAL},
 		{"0x5d000116 2 8", 0, 0, syscall.EINVAL},
 	} {
-		a, errno := parseSemCreate(strings.Fields(c.in))
+		a, errno := parseCreate(strings.Fields(c.in), parseCount)
 		if errno != c.errno || errno == 0 && (a.n != c.n || a.mode != c.mode || a.key != sysv.Key(0x5d000116) && !strings.HasPrefix(c.in, "private")) {
-			t.Errorf("parseSemCreate(%q) = %+v, %v; want n %d mode %o, %v", c.in, a, errno, c.n, c.mode, c.errno)
+			t.Errorf("parseCreate(%q, parseCount) = %+v, %v; want n %d mode %o, %v", c.in, a, errno, c.n, c.mode, c.errno)
 		}
 	}
 	// shm's SIZE still follows ipcmk -M: 0 octal, 0x hex, suffixes.
 	for in, want := range map[string]uint64{"0x1 010": 8, "0x1 0x10": 16, "0x1 1K": 1024, "0x1 10": 10} {
-		if a, errno := parseCreate(strings.Fields(in), true); errno != 0 || a.n != want {
+		if a, errno := parseCreate(strings.Fields(in), parseSize); errno != 0 || a.n != want {
 			t.Errorf("parseCreate(%q) = %+v, %v; want size %d", in, a, errno, want)
 		}
 	}
@@ -248,17 +248,17 @@ func TestNoBreakSpace(t *testing.T) {
 	}
 
 	for _, in := range []string{"0x1" + nbsp + "4096", "0x1 4096" + nbsp, "0x1 4096" + nbsp + "0600", nbsp + "0x1 4096"} {
-		if _, errno := parseCreate(asciiFields(in), true); errno != syscall.EINVAL {
+		if _, errno := parseCreate(asciiFields(in), parseSize); errno != syscall.EINVAL {
 			t.Errorf("shm create %q: %v, want EINVAL", in, errno)
 		}
 	}
 	for _, in := range []string{"0x1" + nbsp + "2", "0x1 2" + nbsp, "0x1 2" + nbsp + "0600"} {
-		if _, errno := parseSemCreate(asciiFields(in)); errno != syscall.EINVAL {
+		if _, errno := parseCreate(asciiFields(in), parseCount); errno != syscall.EINVAL {
 			t.Errorf("sem create %q: %v, want EINVAL", in, errno)
 		}
 	}
 	for _, in := range []string{"0x1" + nbsp + "0600", "0x1" + nbsp} {
-		if _, errno := parseCreate(asciiFields(in), false); errno != syscall.EINVAL {
+		if _, errno := parseCreate(asciiFields(in), nil); errno != syscall.EINVAL {
 			t.Errorf("msg create %q: %v, want EINVAL", in, errno)
 		}
 	}

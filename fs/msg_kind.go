@@ -74,7 +74,7 @@ func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, sysc
 
 // create takes KEY [MODE].
 func (msgKind) create(cred *sysv.Cred, w []string) (object, error) {
-	a, errno := parseCreate(w, false)
+	a, errno := parseCreate(w, nil)
 	if errno != 0 {
 		return object{}, errno
 	}

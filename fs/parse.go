@@ -130,28 +130,10 @@ type createArgs struct {
 	mode uint32
 }
 
-// parseCreate reads "KEY [N] [MODE]": N is required when withN (a size
-// with an optional K, M or G suffix, see parseSize), absent otherwise.
-func parseCreate(w []string, withN bool) (createArgs, syscall.Errno) {
-	if !withN {
-		return parseCreateWith(w, nil)
-	}
-	return parseCreateWith(w, parseSize)
-}
-
-// parseSemCreate reads sem/create's "KEY NSEMS [MODE]": NSEMS is a count
-// (see parseCount), not a size, so 010 is ten semaphores as for ipcmk -S.
-func parseSemCreate(w []string) (createArgs, syscall.Errno) {
-	return parseCreateWith(w, parseCount)
-}
-
 // parseCount reads a plain decimal count as ipcmk -S does (util-linux's
 // strtos32_or_err, base 10): leading zeros are decimal, not octal, and
 // 0x hex, a sign or a suffix do not parse. At most 2^31-1.
 func parseCount(s string) (uint64, syscall.Errno) {
-	if s == "" || prefixOf(s, "0123456789") != len(s) {
-		return 0, syscall.EINVAL
-	}
 	n, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
 		return 0, syscall.EINVAL
@@ -159,9 +141,9 @@ func parseCount(s string) (uint64, syscall.Errno) {
 	return n, 0
 }
 
-// parseCreateWith reads "KEY [N] [MODE]", N read by parseN when there is
-// one (nil: no N).
-func parseCreateWith(w []string, parseN func(string) (uint64, syscall.Errno)) (createArgs, syscall.Errno) {
+// parseCreate reads "KEY [N] [MODE]", N read by parseN (shm's SIZE by
+// parseSize, sem's NSEMS by parseCount); nil for none (msg).
+func parseCreate(w []string, parseN func(string) (uint64, syscall.Errno)) (createArgs, syscall.Errno) {
 	need := 1
 	if parseN != nil {
 		need = 2

@@ -106,7 +106,11 @@ func FuzzParseCreate(f *testing.F) {
 		f.Add(s, false)
 	}
 	f.Fuzz(func(t *testing.T, s string, withN bool) {
-		a, errno := parseCreate(strings.Fields(s), withN)
+		var parseN func(string) (uint64, syscall.Errno)
+		if withN {
+			parseN = parseSize
+		}
+		a, errno := parseCreate(strings.Fields(s), parseN)
 		allowed(t, s, errno, 0, syscall.EINVAL)
 		if errno == 0 && (a.mode > 0777 || (!withN && a.n != 0)) {
 			t.Fatalf("%q: %+v", s, a)

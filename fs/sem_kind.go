@@ -66,7 +66,7 @@ func (k semKind) node(o *object) fs.InodeEmbedder {
 
 // create takes KEY NSEMS [MODE].
 func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
-	a, errno := parseSemCreate(w) // NSEMS is a decimal count: no K, M or G, no octal
+	a, errno := parseCreate(w, parseCount) // NSEMS is a decimal count: no K, M or G, no octal
 	if errno != 0 {
 		return object{}, errno
 	}

@@ -54,7 +54,7 @@ func (k shmKind) node(o *object) fs.InodeEmbedder {
 
 // create takes KEY SIZE [MODE].
 func (shmKind) create(cred *sysv.Cred, w []string) (object, error) {
-	a, errno := parseCreate(w, true)
+	a, errno := parseCreate(w, parseSize)
 	if errno != 0 {
 		return object{}, errno
 	}
