@@ -89,13 +89,15 @@ func run(c *config) error {
 
 	go func() {
 		<-sig
-		unmount(server, c.mountpoint, release)
-		// A copy of the mount in another mount namespace (a service's
-		// private /tmp) or a bind mount keeps the connection, and so the
-		// serve loop, alive after the unmount here: the signal ends the
-		// daemon all the same (and the copies with it: ENOTCONN there).
-		// Otherwise the loop ends at once and run returns first.
-		time.Sleep(2 * time.Second)
+		if unmount(c.mountpoint) {
+			// A copy of the mount in another mount namespace (a service's
+			// private /tmp) or a bind mount keeps the connection, and so
+			// the serve loop, alive after the unmount here: the signal
+			// ends the daemon all the same (and the copies with it:
+			// ENOTCONN there). Otherwise the loop ends at once and run
+			// returns first.
+			time.Sleep(2 * time.Second)
+		}
 		release()
 		os.Exit(0)
 	}()
@@ -206,11 +208,11 @@ func detach(dir string) error {
 }
 
 // unmount ends the mount on a signal: a clean unmount when nothing is
-// busy, after which the server's loop ends; otherwise a lazy one at once,
-// and exit: closing /dev/fuse fails whatever callers still wait in the
-// file system (a semop or msgrcv they wait in takes nothing), releasing
-// the undo records' lock on the way out.
-func unmount(server *fuse.Server, dir string, release func()) {
+// busy, after which the server's loop ends (true); otherwise a lazy one
+// (false), after which the daemon exits at once: closing /dev/fuse fails
+// whatever callers still wait in the file system (a semop or msgrcv they
+// wait in takes nothing).
+func unmount(dir string) (clean bool) {
 	var err error
 	if os.Geteuid() == 0 {
 		err = unix.Unmount(dir, 0)
@@ -218,11 +220,10 @@ func unmount(server *fuse.Server, dir string, release func()) {
 		err = runFusermount("-u", "-q", dir)
 	}
 	if err == nil {
-		return
+		return true
 	}
 	if err := detach(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "ipcfs: unmount:", err)
 	}
-	release()
-	os.Exit(0)
+	return false
 }
