@@ -38,10 +38,7 @@ func (c *controlFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 
 // Setattr accepts the truncation of `echo > create` and a touch.
 func (c *controlFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := fixedSetattr(in, true); errno != 0 {
-		return errno
-	}
-	return c.Getattr(ctx, fh, out)
+	return fixedSetattr(ctx, c, fh, in, out, true)
 }
 
 func (c *controlFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

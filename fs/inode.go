@@ -76,11 +76,11 @@ func fixedAttr(out *fuse.AttrOut, mode, nlink uint32) {
 	out.SetTimeout(fixedTimeout)
 }
 
-// fixedSetattr answers chmod, chown, truncate and touch of such a node:
+// fixedSetattr answers chmod, chown, truncate and touch of such a node n:
 // a touch to now succeeds and changes nothing, as does a truncation where
 // size (the O_TRUNC of `echo > create`); anything else is EPERM, as a
 // change of an object's times is.
-func fixedSetattr(in *fuse.SetAttrIn, size bool) syscall.Errno {
+func fixedSetattr(ctx context.Context, n fs.NodeGetattrer, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut, size bool) syscall.Errno {
 	v := in.Valid
 	if v&fuse.FATTR_ATIME != 0 && v&fuse.FATTR_ATIME_NOW == 0 || v&fuse.FATTR_MTIME != 0 && v&fuse.FATTR_MTIME_NOW == 0 {
 		return syscall.EPERM
@@ -93,7 +93,7 @@ func fixedSetattr(in *fuse.SetAttrIn, size bool) syscall.Errno {
 	if v&^allowed != 0 {
 		return syscall.EPERM
 	}
-	return 0
+	return n.Getattr(ctx, fh, out)
 }
 
 // setTimes fills the three times from the kernel's own record of the

@@ -38,10 +38,7 @@ func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrO
 }
 
 func (d *kindDir) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := fixedSetattr(in, false); errno != 0 {
-		return errno
-	}
-	return d.Getattr(ctx, fh, out)
+	return fixedSetattr(ctx, d, fh, in, out, false)
 }
 
 func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {

@@ -52,10 +52,7 @@ var (
 )
 
 func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := fixedSetattr(in, false); errno != 0 {
-		return errno
-	}
-	return r.Getattr(ctx, fh, out)
+	return fixedSetattr(ctx, r, fh, in, out, false)
 }
 
 // Create, Unlink and Rmdir refuse: the top level is fixed. (A node without them

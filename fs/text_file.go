@@ -35,10 +35,7 @@ func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 }
 
 func (t *textFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := fixedSetattr(in, false); errno != 0 {
-		return errno
-	}
-	return t.Getattr(ctx, fh, out)
+	return fixedSetattr(ctx, t, fh, in, out, false)
 }
 
 func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
