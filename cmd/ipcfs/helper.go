@@ -51,14 +51,16 @@ func notifyReady() {
 	if os.Getenv(readyFdEnv) == "" {
 		return
 	}
-	f := os.NewFile(3, "ready")
-	f.Write([]byte{1})
-	f.Close()
-	os.Unsetenv(readyFdEnv)
+	// Before the byte, so that mount's caller never sees the daemon
+	// still holding its stderr once mount has returned.
 	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
 		syscall.Dup3(int(null.Fd()), 2, 0)
 		null.Close()
 	}
+	f := os.NewFile(3, "ready")
+	f.Write([]byte{1})
+	f.Close()
+	os.Unsetenv(readyFdEnv)
 }
 
 // runFusermount runs fusermount3 (or fusermount) with args.
