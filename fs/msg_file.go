@@ -10,6 +10,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
+	"golang.org/x/sys/unix"
 )
 
 // queueNode is msg/NAME (mtype 0) or msg/NAME:T: a write sends one
@@ -37,6 +38,7 @@ var (
 	_ fs.NodeSetattrer   = (*queueNode)(nil)
 	_ fs.NodeOpener      = (*queueNode)(nil)
 	_ fs.NodeOnForgetter = (*queueNode)(nil)
+	_ fs.NodeAccesser    = (*queueNode)(nil)
 )
 
 func (n *queueNode) OnForget() {
@@ -56,6 +58,14 @@ func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Att
 	}
 	out.SetTimeout(objectAttrTimeout)
 	return 0
+}
+
+func (n *queueNode) Access(ctx context.Context, mask uint32) syscall.Errno {
+	q, err := sysv.MsgStat(n.id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	return objectAccess(ctx, q.Perm, queueObject(&q).attr.Mode, mask, n.readOnly)
 }
 
 // Setattr is chmod, chown and touch (IPC_SET as the caller, see
@@ -202,6 +212,7 @@ type peekFile struct {
 var (
 	_ fs.NodeGetattrer = (*peekFile)(nil)
 	_ fs.NodeOpener    = (*peekFile)(nil)
+	_ fs.NodeAccesser  = (*peekFile)(nil)
 )
 
 func (p *peekFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -214,6 +225,18 @@ func (p *peekFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 	setTimes(&out.Attr, q.Rtime, q.Stime, q.Ctime)
 	out.SetTimeout(objectAttrTimeout)
 	return 0
+}
+
+// Access: a table, which no one opens for writing (EACCES, as Open).
+func (p *peekFile) Access(ctx context.Context, mask uint32) syscall.Errno {
+	q, err := sysv.MsgStat(p.id)
+	if err != nil {
+		return goneErrno(err)
+	}
+	if mask&unix.W_OK != 0 {
+		return syscall.EACCES
+	}
+	return objectAccess(ctx, q.Perm, fuse.S_IFREG|q.Perm.Mode&^0222, mask, false)
 }
 
 func (p *peekFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

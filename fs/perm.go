@@ -1,10 +1,12 @@
 package fs
 
 import (
+	"context"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
+	"golang.org/x/sys/unix"
 )
 
 // permChange reports whether a setattr changes an object's ipc_perm,
@@ -58,4 +60,24 @@ func setPerm(cred *sysv.Cred, in *fuse.SetAttrIn, cur *sysv.Perm, set func(uid, 
 	}
 	// IPC_SET keeps only the permission bits, as the kernel does.
 	return toErrno(cred.Do(func() error { return set(uid, gid, mode&0777) }))
+}
+
+// objectAccess answers access(2) on an object file or folder showing
+// mode (its permission bits) as the kernel would answer the calls it
+// stands for: ipcperms by the caller's classes and capabilities. A
+// regular file needs an x bit somewhere to be executable, whoever asks,
+// as on any file system.
+func objectAccess(ctx context.Context, p sysv.Perm, mode uint32, mask uint32, readOnly bool) syscall.Errno {
+	mask &= 7
+	if mask&unix.W_OK != 0 && readOnly {
+		return syscall.EROFS
+	}
+	if mask&unix.X_OK != 0 && mode&syscall.S_IFMT == syscall.S_IFREG && mode&0111 == 0 {
+		return syscall.EACCES
+	}
+	p.Mode = mode & 0777
+	if !callerCred(ctx).Permits(&p, mask) {
+		return syscall.EACCES
+	}
+	return 0
 }

@@ -21,6 +21,7 @@ var (
 	_ fs.NodeGetattrer   = (*setFile)(nil)
 	_ fs.NodeSetattrer   = (*setFile)(nil)
 	_ fs.NodeOnForgetter = (*setFile)(nil)
+	_ fs.NodeAccesser    = (*setFile)(nil)
 )
 
 func (f *setFile) OnForget() {
@@ -30,6 +31,14 @@ func (f *setFile) OnForget() {
 
 func (f *setFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	return f.set.fileAttr(out)
+}
+
+func (f *setFile) Access(ctx context.Context, mask uint32) syscall.Errno {
+	s, errno := f.set.stat()
+	if errno != 0 {
+		return errno
+	}
+	return objectAccess(ctx, s.Perm, fuse.S_IFREG|s.Perm.Mode, mask, f.set.kind.readOnly)
 }
 
 func (f *setFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {

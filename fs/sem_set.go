@@ -29,6 +29,7 @@ var (
 	_ fs.NodeLookuper  = (*semSetNode)(nil)
 	_ fs.NodeReaddirer = (*semSetNode)(nil)
 	_ fs.NodeUnlinker  = (*semSetNode)(nil)
+	_ fs.NodeAccesser  = (*semSetNode)(nil)
 )
 
 // Unlink is refused: a set's files are its semaphores, which come and go
@@ -57,6 +58,14 @@ func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.At
 	out.Attr = o.attr
 	out.SetTimeout(objectAttrTimeout)
 	return 0
+}
+
+func (n *semSetNode) Access(ctx context.Context, mask uint32) syscall.Errno {
+	s, errno := n.stat()
+	if errno != 0 {
+		return errno
+	}
+	return objectAccess(ctx, s.Perm, semSetObject(&s).attr.Mode, mask, n.kind.readOnly)
 }
 
 // Setattr is chmod, chown and touch of the set: IPC_SET as the caller.

@@ -32,6 +32,7 @@ var (
 	_ fs.NodeGetattrer = (*segmentNode)(nil)
 	_ fs.NodeSetattrer = (*segmentNode)(nil)
 	_ fs.NodeOpener    = (*segmentNode)(nil)
+	_ fs.NodeAccesser  = (*segmentNode)(nil)
 )
 
 // stat reads the segment; ESTALE when it is gone, or when its key now
@@ -71,6 +72,19 @@ func (n *segmentNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 	out.Attr = o.attr
 	out.SetTimeout(objectAttrTimeout)
 	return 0
+}
+
+// Access is ipcperms for the opens it stands for: an open for writing
+// attaches read-write, which needs read permission as well.
+func (n *segmentNode) Access(ctx context.Context, mask uint32) syscall.Errno {
+	s, errno := n.stat()
+	if errno != 0 {
+		return errno
+	}
+	if mask&unix.W_OK != 0 {
+		mask |= unix.R_OK
+	}
+	return objectAccess(ctx, s.Perm, segmentObject(&s).attr.Mode, mask, n.readOnly)
 }
 
 // Setattr is chmod, chown and touch (IPC_SET as the caller, see

@@ -28,6 +28,10 @@ type permCaller struct {
 	name     string
 	uid, gid int
 	groups   []int // supplementary groups; none when empty
+	// caps is one capability the caller holds ("ipc_owner",
+	// "sys_admin"), or "none": a uid 0 without any, as a container's or
+	// a confined service's root. "": a root's or a user's usual set.
+	caps string
 }
 
 func (c permCaller) String() string {
@@ -43,7 +47,13 @@ func (c permCaller) String() string {
 	return s + ")"
 }
 
-func (c permCaller) isRoot() bool { return c.uid == 0 && c.gid == 0 && len(c.groups) == 0 }
+func (c permCaller) isRoot() bool {
+	return c.uid == 0 && c.gid == 0 && len(c.groups) == 0 && c.caps == ""
+}
+
+// hasCap reports whether c holds capability name (as ipcperms and IPC_SET
+// ask for it).
+func (c permCaller) hasCap(name string) bool { return c.isRoot() || c.caps == name }
 
 func (c permCaller) inGroup(gid int) bool {
 	if c.gid == gid {
@@ -60,18 +70,22 @@ func (c permCaller) inGroup(gid int) bool {
 // The objects of the differential test are created by permCreator and
 // then given to permOwner (IPC_SET), so that owner and creator differ.
 var (
-	permOwner   = permCaller{"owner", 2001, 3001, nil}
-	permCreator = permCaller{"creator", 2002, 3002, nil}
-	permRoot    = permCaller{"root", 0, 0, nil}
+	permOwner   = permCaller{"owner", 2001, 3001, nil, ""}
+	permCreator = permCaller{"creator", 2002, 3002, nil, ""}
+	permRoot    = permCaller{"root", 0, 0, nil, ""}
 	permCallers = []permCaller{
 		permOwner,
 		permCreator,
-		{"group", 2003, 3001, nil},                   // the owner's group, as primary group
-		{"supgroup", 2004, 4000, []int{3001}},        // the owner's group, only as a supplementary group
-		{"cgroup", 2005, 3002, nil},                  // the creator's group
-		{"supcgroup", 2009, 4000, []int{4001, 3002}}, // the creator's group, supplementary
-		{"other", 2006, 4006, nil},
+		{"group", 2003, 3001, nil, ""}, // the owner's group, as primary group
+		{"supgroup", 2004, 4000, []int{3001}, ""},        // the owner's group, only as a supplementary group
+		{"cgroup", 2005, 3002, nil, ""},                  // the creator's group
+		{"supcgroup", 2009, 4000, []int{4001, 3002}, ""}, // the creator's group, supplementary
+		{"other", 2006, 4006, nil, ""},
 		permRoot,
+		// Capabilities, not uids, give the powers (ipcperms, IPC_SET).
+		{"rootnocaps", 0, 0, nil, "none"},
+		{"ipcowner", 2014, 4014, nil, "ipc_owner"},
+		{"sysadmin", 2015, 4015, nil, "sys_admin"},
 	}
 	permModes = []uint32{0600, 0640, 0604, 0660, 0606, 0644, 0400, 0200, 0000}
 )
@@ -120,6 +134,13 @@ func permExec(t testing.TB, c permCaller, bin string, args ...string) *exec.Cmd 
 			gs[i] = strconv.Itoa(g)
 		}
 		pre = append(pre, "--groups="+strings.Join(gs, ","))
+	}
+	switch c.caps {
+	case "":
+	case "none":
+		pre = append(pre, "--bounding-set=-all", "--inh-caps=-all")
+	default:
+		pre = append(pre, "--inh-caps=+"+c.caps, "--ambient-caps=+"+c.caps)
 	}
 	return exec.Command("setpriv", append(append(pre, bin), args...)...)
 }
@@ -313,9 +334,12 @@ type permOp struct {
 	// owner's operation (IPC_SET, IPC_RMID: owner, creator or root).
 	need uint32
 	// fresh: the try removes the object, so each try gets twins of its own.
-	fresh  bool
-	direct func(o permObject, mode uint32, qbytes string) []string
-	mount  func(p string, mode uint32) []string
+	fresh bool
+	// stateless: the mount try only asks (access), where the direct one
+	// acts: their errnos are compared, not the objects afterwards.
+	stateless bool
+	direct    func(o permObject, mode uint32, qbytes string) []string
+	mount     func(p string, mode uint32) []string
 }
 
 // permNewMode is the mode a chmod try sets: another than mode.
@@ -342,6 +366,11 @@ func permOps(kind string) []permOp {
 			{name: "trunc-ro", need: 6,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("shmat", o.id, "rw") },
 				mount:  func(p string, _ uint32) []string { return permCmd("fopenrotrunc", p) }},
+			// test -w asks whether an open for writing would do: that
+			// attaches read-write.
+			{name: "access-w", need: 6, stateless: true,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("shmat", o.id, "rw") },
+				mount:  func(p string, _ uint32) []string { return permCmd("access", p, 2) }},
 		}
 	case "sem":
 		ops = []permOp{
@@ -359,6 +388,12 @@ func permOps(kind string) []permOp {
 			{name: "semop+1", need: 2,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("semop", o.id, 0, 1) },
 				mount:  func(p string, _ uint32) []string { return permCmd("fwrite", p+"/0", "+1 nowait") }},
+			{name: "access-w", need: 2, stateless: true,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("semop", o.id, 0, 1) },
+				mount:  func(p string, _ uint32) []string { return permCmd("access", p+"/0", 2) }},
+			{name: "access-r0", need: 4, stateless: true,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("getval", o.id, 0) },
+				mount:  func(p string, _ uint32) []string { return permCmd("access", p+"/0", 4) }},
 			{name: "chmod-0", // chmod of a semaphore's file is chmod of its set
 				direct: func(o permObject, mode uint32, q string) []string {
 					return permSetCmd(o, permOwner.uid, permOwner.gid, permNewMode(mode), q)
@@ -375,6 +410,9 @@ func permOps(kind string) []permOp {
 			{name: "receive", need: 4,
 				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("msgrcv", o.id) },
 				mount:  func(p string, _ uint32) []string { return permCmd("freadnb", p) }},
+			{name: "access-w", need: 2, stateless: true,
+				direct: func(o permObject, _ uint32, _ string) []string { return permCmd("msgsnd", o.id, "x") },
+				mount:  func(p string, _ uint32) []string { return permCmd("access", p, 2) }},
 		}
 	}
 	rm := "unlink"
@@ -382,6 +420,10 @@ func permOps(kind string) []permOp {
 		rm = "rmdir"
 	}
 	return append(ops,
+		// IPC_STAT needs read permission, whatever the kind.
+		permOp{name: "access-r", need: 4, stateless: true,
+			direct: func(o permObject, _ uint32, _ string) []string { return permInfoCmd(o) },
+			mount:  func(p string, _ uint32) []string { return permCmd("access", p, 4) }},
 		permOp{name: "chmod",
 			direct: func(o permObject, mode uint32, q string) []string {
 				return permSetCmd(o, permOwner.uid, permOwner.gid, permNewMode(mode), q)
@@ -410,14 +452,14 @@ func permOps(kind string) []permOp {
 // our own, to catch a harness that tests the wrong thing.
 func permModel(mode uint32, c permCaller, op permOp) syscall.Errno {
 	owner := c.uid == permOwner.uid || c.uid == permCreator.uid
-	if c.uid == 0 {
-		return 0
-	}
 	if op.need == 0 {
-		if owner {
+		if owner || c.hasCap("sys_admin") {
 			return 0
 		}
 		return syscall.EPERM
+	}
+	if c.hasCap("ipc_owner") {
+		return 0
 	}
 	granted := mode & 7
 	if owner {
@@ -526,11 +568,11 @@ func TestPermDifferential(t *testing.T) {
 						mm := permMismatch{kind: kind, mode: mode, caller: c.String(), op: op.name,
 							direct: permErrnoName(r[0].errno), mount: permErrnoName(r[1].errno)}
 						stA, stB := permState(kind, s[0]), permState(kind, s[1])
-						if stA != stB {
+						if stA != stB && !op.stateless {
 							mm.stateA, mm.stateB = stA, stB
 						}
 						mm.modelFails = permModel(mode, c, op) != r[0].errno
-						if r[0].errno != r[1].errno || stA != stB || mm.modelFails {
+						if r[0].errno != r[1].errno || mm.stateA != "" || mm.modelFails {
 							bad = append(bad, mm)
 						}
 					}
@@ -572,10 +614,10 @@ func TestPermDifferential(t *testing.T) {
 func TestPermOthersCannotRemoveOrChange(t *testing.T) {
 	m := mount(t, "--allow-other")
 	openToOthers(t, m.Dir)
-	victimOwner := permCaller{"victim", 2011, 3011, nil}
+	victimOwner := permCaller{"victim", 2011, 3011, nil, ""}
 	attackers := []permCaller{
-		{"other", 2012, 4012, []int{4013}},
-		{"member", 2013, 3011, []int{3011}}, // in the owner's group
+		{"other", 2012, 4012, []int{4013}, ""},
+		{"member", 2013, 3011, []int{3011}, ""}, // in the owner's group
 	}
 	for _, kind := range []string{"shm", "sem", "msg"} {
 		for _, tc := range []struct {
@@ -636,7 +678,7 @@ func TestPermOthersCannotRemoveOrChange(t *testing.T) {
 func TestPermCreateAsWriter(t *testing.T) {
 	m := mount(t, "--allow-other")
 	openToOthers(t, m.Dir)
-	writer := permCaller{"writer", 2007, 3007, []int{3001, 4000}}
+	writer := permCaller{"writer", 2007, 3007, []int{3001, 4000}, ""}
 	permRemoveCreatedByLater(t, writer.uid)
 	for _, kind := range []string{"shm", "sem", "msg"} {
 		args := map[string]string{"shm": " 4096 0640", "sem": " 2 0640", "msg": " 0640"}[kind]
@@ -694,7 +736,7 @@ func TestPermCreateAsWriter(t *testing.T) {
 func TestPermChmodTakesEffectAtOnce(t *testing.T) {
 	m := mount(t, "--allow-other")
 	openToOthers(t, m.Dir)
-	user := permCaller{"user", 2006, 4006, nil}
+	user := permCaller{"user", 2006, 4006, nil, ""}
 	for _, kind := range []string{"shm", "sem", "msg"} {
 		o := permMake(t, permOwner, kind, 0600, 1)[0]
 		p := m.Path(kind, o.name())
@@ -782,7 +824,7 @@ func permRemoveCreatedByLater(t testing.TB, uid int) {
 func TestPermHostileInput(t *testing.T) {
 	m := mount(t, "--allow-other")
 	openToOthers(t, m.Dir)
-	hostile := permCaller{"hostile", 2648, 3648, []int{3001}}
+	hostile := permCaller{"hostile", 2648, 3648, []int{3001}, ""}
 	permRemoveCreatedByLater(t, hostile.uid)
 	// The hostile user's own objects: anything that got through would be
 	// allowed to change or remove them.

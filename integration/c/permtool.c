@@ -27,6 +27,7 @@
  *
  * Through a mount (file operations):
  *   stat PATH
+ *   access PATH MASK           faccessat(AT_EACCESS), as test -r/-w/-x does
  *   fread PATH | freadnb PATH  open O_RDONLY (|O_NONBLOCK), one read
  *   fopenrw PATH               open O_RDWR, close
  *   fopenrotrunc PATH          open O_RDONLY|O_TRUNC, close
@@ -243,6 +244,10 @@ static int one(int argc, char **argv)
 		struct stat st;
 		result(stat(argv[1], &st));
 		return 2;
+	}
+	if (IS("access", 2)) {
+		result(faccessat(AT_FDCWD, argv[1], num(argv[2]), AT_EACCESS));
+		return 3;
 	}
 	if (IS("fread", 1) || IS("freadnb", 1)) {
 		int fd = open(argv[1], O_RDONLY | (c[5] ? O_NONBLOCK : 0));
