@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,29 +22,30 @@ type semCommand struct {
 
 // parseSemValueOp reads one operation: N or +N (add), -N (subtract),
 // 0 (wait for zero), =N (set). ERANGE for a size past SEMVMX, or a value
-// to set below 0, as the kernel gives for a result out of range.
+// to set below 0, as the kernel gives for a result out of range; but
+// -32768 is a sem_op (a short) like any other, which no value can meet.
 func parseSemValueOp(s string) (op int, set bool, errno syscall.Errno) {
 	if rest, ok := strings.CutPrefix(s, "="); ok {
 		if neg, ok := strings.CutPrefix(rest, "-"); ok {
 			// Below 0 is out of range, as SETVAL says (ERANGE); "=-0" and
 			// what is no number do not parse.
-			if v, errno := parseSemNumber(neg); errno == syscall.ERANGE || errno == 0 && v > 0 {
+			if v, errno := parseSemNumber(neg, sysv.SemVMX); errno == syscall.ERANGE || errno == 0 && v > 0 {
 				return 0, true, syscall.ERANGE
 			}
 			return 0, true, syscall.EINVAL
 		}
-		v, errno := parseSemNumber(rest)
+		v, errno := parseSemNumber(rest, sysv.SemVMX)
 		return v, true, errno
 	}
-	sign := 1
+	sign, most := 1, sysv.SemVMX
 	body := s
 	switch {
 	case strings.HasPrefix(s, "+"):
 		body = s[1:]
 	case strings.HasPrefix(s, "-"):
-		sign, body = -1, s[1:]
+		sign, body, most = -1, s[1:], -math.MinInt16
 	}
-	v, errno := parseSemNumber(body)
+	v, errno := parseSemNumber(body, most)
 	if errno != 0 {
 		return 0, false, errno
 	}
@@ -53,8 +55,8 @@ func parseSemValueOp(s string) (op int, set bool, errno syscall.Errno) {
 	return sign * v, false, 0
 }
 
-// parseSemNumber reads plain decimal digits; a number past SEMVMX is ERANGE.
-func parseSemNumber(s string) (int, syscall.Errno) {
+// parseSemNumber reads plain decimal digits; a number past most is ERANGE.
+func parseSemNumber(s string, most int) (int, syscall.Errno) {
 	if s == "" || strings.Trim(s, "0123456789") != "" {
 		return 0, syscall.EINVAL
 	}
@@ -62,7 +64,7 @@ func parseSemNumber(s string) (int, syscall.Errno) {
 		return 0, syscall.ERANGE
 	}
 	v, _ := strconv.Atoi(s)
-	if v > sysv.SemVMX {
+	if v > most {
 		return 0, syscall.ERANGE
 	}
 	return v, 0

@@ -1066,6 +1066,12 @@ func TestSemWriteForms(t *testing.T) {
 		{init: []int{0, 0, 0}, file: "0", text: "+32768\n", want: syscall.ERANGE},
 		{init: []int{0, 0, 0}, file: "0", text: "+99999 nowait\n", want: syscall.ERANGE},
 		{init: []int{0, 0, 0}, file: "0", text: "=40000\n", want: syscall.ERANGE},
+		// -32768 is a sem_op like any other (a short), which no value
+		// meets: it waits, or with nowait gives EAGAIN.
+		{init: []int{3, 0, 0}, file: "0", text: "-32768 nowait\n", ops: []semBuf{op(0, -32768, nw)}},
+		{init: []int{3, 0, 0}, file: "semop", text: "1:+1 0:-32768 nowait\n", ops: []semBuf{op(1, 1, nw), op(0, -32768, nw)}},
+		{init: []int{3, 0, 0}, file: "0", text: "-32768 timeout=50ms\n", ops: []semBuf{op(0, -32768, 0)}, timeout: 50 * time.Millisecond},
+		{init: []int{3, 0, 0}, file: "0", text: "-32769 nowait\n", want: syscall.ERANGE},
 		// semop: several operations, one atomic semop.
 		{init: []int{0, 0, 1}, file: "semop", text: "0:+1 1:+2 2:-1\n", ops: []semBuf{op(0, 1, 0), op(1, 2, 0), op(2, -1, 0)}},
 		{init: []int{1, 2, 0}, file: "semop", text: "0:-1 1:-5 nowait\n", ops: []semBuf{op(0, -1, nw), op(1, -5, nw)}},
