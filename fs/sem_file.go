@@ -140,6 +140,7 @@ var (
 // snapshot, so one `cat` never mixes two values.
 func (h *semHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if off == 0 || h.snapshot == nil {
+		h.set.settle()
 		h.cred = callerCred(ctx)
 		b, err := h.read(h)
 		if err != nil {
@@ -164,6 +165,7 @@ func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 		return 0, errno
 	}
 	c.applyFlags(h.nonblocking)
+	h.set.settle()
 	cred := callerCred(ctx)
 	id := h.set.id
 	var err error

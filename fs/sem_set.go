@@ -42,6 +42,10 @@ func (n *semSetNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	return syscall.EPERM
 }
 
+// settle applies the undo adjustments of exited processes on the set
+// before a use of its values (see sysv.Undo.Settle).
+func (n *semSetNode) settle() { n.kind.undo.Settle(n.id) }
+
 // stat reads the set; ESTALE when it is gone or its key now names
 // another, so the kernel looks the path up afresh (see objectErrno).
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
@@ -171,6 +175,7 @@ func (n *semSetNode) status(caller *sysv.Cred) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
+	n.settle()
 	err = caller.Do(func() error {
 		vals, err := sysv.SemGetAll(n.id, s.Nsems)
 		if err != nil {

@@ -92,6 +92,7 @@ func (f *semFile) xattrs(ctx context.Context, name string) ([]xattr, syscall.Err
 	id, num := f.set.id, f.num
 	l := append(permXattrs(&s.Perm, id), xattr{"semnum", strconv.Itoa(num)})
 	var val, ncnt, zcnt, pid int
+	f.set.settle()
 	err := callerCred(ctx).Do(func() (err error) {
 		if val, err = sysv.SemGetVal(id, num); err != nil {
 			return err

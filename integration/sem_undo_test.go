@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Tests of `undo`: what a process takes or gives with undo through the
@@ -139,6 +141,52 @@ func TestSemUndoOnExit(t *testing.T) {
 			t.Errorf("the twin ends at %d, want 5", v)
 		}
 	})
+}
+
+// TestSemUndoBeforeNextUse: once a lock holder has exited and its
+// parent has reaped it, the next use of the set through the mount finds
+// the value restored: the kernel undoes in exit_sem, before the parent
+// hears of the exit, so a try-lock right after wait() succeeds. Reading,
+// the set's status and the semval xattr see it too.
+func TestSemUndoBeforeNextUse(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	semSetVals(t, id, 1)
+	p := m.Path("sem", keyName(k), "0")
+	uses := []struct {
+		name string
+		use  func() (string, error)
+	}{
+		{"try-lock", func() (string, error) {
+			if e := semWrite(t, p, "-1 nowait", 0); e != 0 {
+				return "", e
+			}
+			return "1", semWriteErr(p, "+1")
+		}},
+		{"read", func() (string, error) {
+			b, err := os.ReadFile(p)
+			return strings.TrimSpace(string(b)), err
+		}},
+		{"semval", func() (string, error) {
+			v := make([]byte, 16)
+			n, err := unix.Getxattr(p, "user.ipc.semval", v)
+			return string(v[:max(n, 0)]), err
+		}},
+		{"status", func() (string, error) {
+			b, err := os.ReadFile(m.Path("sem", keyName(k), "status"))
+			f := strings.Fields(strings.SplitN(string(b), "\n", 3)[1])
+			return f[1], err
+		}},
+	}
+	for _, u := range uses {
+		for i := 0; i < 30; i++ {
+			mustSh(t, "echo '-1 undo' > "+p) // takes the lock and exits; reaped
+			if got, err := u.use(); err != nil || got != "1" {
+				t.Fatalf("%s right after the holder was reaped (round %d): %q, %v; want 1", u.name, i, got, err)
+			}
+		}
+	}
 }
 
 // TestSemUndoClamp: the reversal is clamped to 0..SEMVMX when others

@@ -41,6 +41,7 @@ type undoProc struct {
 	adj    map[semRef]int
 	busy   int  // semops in progress for this process
 	exited bool // the process has exited; apply once busy is 0
+	taken  bool // its adjustments have been handed out to be applied
 }
 
 // OpenUndo returns an undo keeper whose records live in the file at path
@@ -269,14 +270,66 @@ func (u *Undo) watch(tgid int, p *undoProc) {
 	applyAll(apply)
 }
 
+// Settle applies at once the adjustments on set id of every process that
+// has exited, rather than when its watcher gets to run. The kernel undoes
+// in exit_sem, before the parent hears of the exit; the pidfd turns
+// readable as the parent is told, and the watcher may run after the
+// parent has gone on. So every use of the set through the mount settles
+// first: a shell that waited for a lock holder's exit and tries the lock
+// next finds it free, as with SEM_UNDO.
+func (u *Undo) Settle(id int) {
+	u.mu.Lock()
+	var apply []map[semRef]int
+	for tgid, p := range u.procs {
+		if p.exited || !p.touches(id) || !p.hasExited() {
+			continue
+		}
+		p.exited = true
+		if a := u.takeIfDone(tgid, p); a != nil {
+			apply = append(apply, a)
+		}
+	}
+	u.mu.Unlock()
+	for _, a := range apply {
+		applyAll(a)
+	}
+}
+
+// touches reports whether p has adjustments on set id.
+func (p *undoProc) touches(id int) bool {
+	for r := range p.adj {
+		if r.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// hasExited polls the pidfd without waiting (and without taking it out
+// of the runtime's poller, as File.Fd would).
+func (p *undoProc) hasExited() bool {
+	rc, err := p.pidfd.SyscallConn()
+	if err != nil {
+		return false
+	}
+	exited := false
+	rc.Control(func(fd uintptr) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(pfd, 0)
+		exited = n > 0
+	})
+	return exited
+}
+
 // takeIfDone removes an exited process with no semop in progress and
 // returns its adjustments, to be applied once u.mu is released. The file
 // is rewritten first: a crash in between loses an undo rather than
 // applying one twice. u.mu is held.
 func (u *Undo) takeIfDone(tgid int, p *undoProc) map[semRef]int {
-	if !p.exited || p.busy > 0 {
+	if !p.exited || p.busy > 0 || p.taken {
 		return nil
 	}
+	p.taken = true
 	if u.procs[tgid] == p {
 		delete(u.procs, tgid)
 		if len(p.adj) > 0 {
