@@ -47,8 +47,8 @@ func TestPermits(t *testing.T) {
 }
 
 // TestCredOfCapabilities: a caller's capabilities count in the daemon's
-// user namespace, and not from another, where a process has a full set
-// over that namespace alone.
+// user namespace, and not from another, where a user's process has a
+// full set over that namespace alone.
 func TestCredOfCapabilities(t *testing.T) {
 	own := CredOf(uint32(unix.Gettid()), uint32(os.Geteuid()), uint32(os.Getegid()))
 	if own.Caps != daemonCaps.eff {
@@ -58,7 +58,9 @@ func TestCredOfCapabilities(t *testing.T) {
 		t.Errorf("CredOf(pid 0).Caps = %#x, want none", c.Caps)
 	}
 
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "sleep", "30")
+	// A user's root in a namespace of its own: uid 65534 to the daemon.
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"unshare", "--user", "--map-root-user", "sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("unshare: %v", err)
 	}
@@ -79,7 +81,7 @@ func TestCredOfCapabilities(t *testing.T) {
 	if err != nil || inner.eff&(1<<unix.CAP_IPC_OWNER) == 0 {
 		t.Fatalf("the namespaced process's own set: %#x, %v; want CAP_IPC_OWNER in it", inner.eff, err)
 	}
-	if c := CredOf(pid, 0, 0); c.Caps != 0 || !c.needsSwitch() {
+	if c := CredOf(pid, 65534, 65534); c.Caps != 0 || !c.needsSwitch() {
 		t.Errorf("CredOf(a process in another user namespace).Caps = %#x (switch %v), want none", c.Caps, c.needsSwitch())
 	}
 }
