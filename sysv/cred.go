@@ -85,8 +85,8 @@ func (c *Cred) Permits(p *Perm, bits uint32) bool {
 func (c *Cred) inGroup(gid uint32) bool { return gid == c.Gid || slices.Contains(c.Groups, gid) }
 
 // Do runs fn with c's identity. Linux keeps credentials per thread at the
-// syscall level, so fn runs on a locked OS thread whose effective ids and
-// groups are c's for the duration: the kernel then decides permissions
+// syscall level, so fn runs on a locked OS thread whose effective ids,
+// groups and capabilities are c's for the duration: the kernel then decides permissions
 // and ownership exactly as if the caller had made the call itself.
 func (c *Cred) Do(fn func() error) error {
 	if !c.needsSwitch() {
