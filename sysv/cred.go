@@ -148,6 +148,10 @@ func leave() error {
 	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
 		return e
 	}
-	// Going back to euid 0 set the effective set to the permitted one.
-	return setCaps(daemonCaps)
+	// Going back to euid 0 set the effective set to the permitted one,
+	// which is the daemon's own unless it started with less.
+	if daemonCaps.eff != daemonCaps.prm {
+		return setCaps(daemonCaps)
+	}
+	return nil
 }

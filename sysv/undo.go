@@ -257,11 +257,7 @@ func (u *Undo) watchNew(tgid int) (*undoProc, error) {
 // watch waits, in the runtime's poller, for the process to exit.
 func (u *Undo) watch(tgid int, p *undoProc) {
 	if rc, err := p.pidfd.SyscallConn(); err == nil {
-		rc.Read(func(fd uintptr) bool {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, _ := unix.Poll(pfd, 0)
-			return n > 0
-		})
+		rc.Read(readable)
 	}
 	u.mu.Lock()
 	p.exited = true
@@ -313,12 +309,16 @@ func (p *undoProc) hasExited() bool {
 		return false
 	}
 	exited := false
-	rc.Control(func(fd uintptr) {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, _ := unix.Poll(pfd, 0)
-		exited = n > 0
-	})
+	rc.Control(func(fd uintptr) { exited = readable(fd) })
 	return exited
+}
+
+// readable reports, without waiting, whether a pidfd says its process
+// has exited.
+func readable(fd uintptr) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(pfd, 0)
+	return n > 0
 }
 
 // takeIfDone removes an exited process with no semop in progress and
