@@ -38,9 +38,11 @@ func vanished(e syscall.Errno) bool { return e == syscall.EINVAL || e == syscall
 // every entry up afresh, so it finds the object that has the name now; but
 // it walks again only once, and a second ESTALE reaches the caller as
 // "Stale file handle", which no syscall gives. So ESTALE is the answer
-// only where walking again finds something (idOf finds the key), and
-// otherwise ENOENT. (Only a key removed and made again twice within one
-// walk still ends in ESTALE.)
+// only where walking again finds something, and otherwise ENOENT: an
+// object that lives on under another name (a segment removed while
+// attached, whose key is now 0) is found again by its id-N, and a key
+// name by idOf. (Only a key removed and made again twice within one walk
+// still ends in ESTALE.)
 func objectErrno(err error, key, want sysv.Key, idOf func(sysv.Key) (int, error)) syscall.Errno {
 	if err != nil {
 		if e := toErrno(err); !vanished(e) {
@@ -48,6 +50,10 @@ func objectErrno(err error, key, want sysv.Key, idOf func(sysv.Key) (int, error)
 		}
 	} else if key == want {
 		return 0
+	} else {
+		// The walk again looks id-N up afresh (a new inode, see
+		// kindDir.gen), and a key name finds the key's object or ENOENT.
+		return syscall.ESTALE
 	}
 	if want == sysv.Private { // id-N: no other object can take the name
 		return syscall.ENOENT

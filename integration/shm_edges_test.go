@@ -437,3 +437,35 @@ func TestShmAppendFails(t *testing.T) {
 		}
 	}
 }
+
+// TestShmIDNameAfterRemoval: a keyed segment removed while attached stays
+// as id-N, and id-N finds it at once, even where the kernel still holds
+// the id-N entry it looked up while the segment had its key (it did: an
+// open, a getxattr and a stat failed with ENOENT for a second).
+func TestShmIDNameAfterRemoval(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	seg := attach(t, id, 0)
+	copy(seg, "still here")
+	p := m.Path("shm", fmt.Sprintf("id-%d", id))
+	if e := statErrno(p); e != 0 {
+		t.Fatalf("stat %s while keyed: %v", p, e)
+	}
+	if _, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || !bytes.HasPrefix(b, []byte("still here")) {
+		t.Errorf("reading %s after IPC_RMID: %q, %v", p, b[:min(len(b), 10)], err)
+	}
+	if v, e := viewGetxattr(p, "user.ipc.nattch"); e != 0 || v != "1" {
+		t.Errorf("user.ipc.nattch of %s after IPC_RMID: %q, %v; want 1", p, v, e)
+	}
+	if e := statErrno(p); e != 0 {
+		t.Errorf("stat %s after IPC_RMID: %v", p, e)
+	}
+	if e := statErrno(m.Path("shm", keyName(key))); e != syscall.ENOENT {
+		t.Errorf("stat of its old key name: %v, want ENOENT", e)
+	}
+}
