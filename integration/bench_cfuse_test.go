@@ -15,8 +15,9 @@ import (
 
 // mountMinFuse mounts integration/c/minfuse.c, the minimal FUSE file system
 // in C (libfuse3's low-level API), with a data file of size bytes, and
-// returns its directory. It is unmounted when the benchmark ends.
-func mountMinFuse(b *testing.B, size int) string {
+// returns its directory and its process. It is unmounted when the
+// benchmark ends.
+func mountMinFuse(b *testing.B, size int) (string, int) {
 	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "fuse3").Output()
 	if err != nil {
 		b.Skip("the C reference needs libfuse3's headers (apt-get install libfuse3-dev pkg-config)")
@@ -48,7 +49,7 @@ func mountMinFuse(b *testing.B, size int) string {
 	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" || !isMounted(dir) {
 		b.Fatalf("minfuse did not mount %s: %q", dir, line)
 	}
-	return dir
+	return dir, cmd.Process.Pid
 }
 
 // BenchmarkVsMinFuse: ipcfs against the minimal C file system, each
@@ -56,12 +57,13 @@ func mountMinFuse(b *testing.B, size int) string {
 // segment against its 256 MiB file (kept in memory, and, for writes, in a
 // shmem file written with pwrite as ipcfs writes a segment), one small
 // write on an open file (a semaphore's +1/-1 against a write that does
-// nothing), and the shell loop of `echo > file`. Below 1 for reads and writes, and above 1 for
+// nothing), and the shell loop of `echo > file`, also with the shell and
+// both daemons on one CPU (onCPU0). Below 1 for reads and writes, and above 1 for
 // the others, ipcfs is the slower.
 func BenchmarkVsMinFuse(b *testing.B) {
 	m := mount(b)
 	seg, _, size := benchSegment(b, m)
-	c := mountMinFuse(b, size)
+	c, cpid := mountMinFuse(b, size)
 	data, shmem, op := filepath.Join(c, "data"), filepath.Join(c, "shmem"), filepath.Join(c, "op")
 	throughput(b, data, size, true) // their memory touched before measuring
 	throughput(b, shmem, size, true)
@@ -84,5 +86,10 @@ func BenchmarkVsMinFuse(b *testing.B) {
 		ratio(b, "shell-loop/minfuse",
 			func() float64 { return shellLoop(b, sem) },
 			func() float64 { return shellLoop(b, op) })
+		restore := onCPU0(b, m.cmd.Process.Pid, cpid)
+		ratio(b, "shell-loop-one-cpu/minfuse",
+			func() float64 { return shellLoopOneCPU(b, sem) },
+			func() float64 { return shellLoopOneCPU(b, op) })
+		restore()
 	}
 }
