@@ -307,7 +307,7 @@ func TestCLIOptions(t *testing.T) {
 
 // TestCLIGenericOptions: mount(8)'s own options given with -o reach the
 // kernel (noexec, noatime, sync...), in the order given, and every mount
-// is nosuid and nodev.
+// is nosuid and nodev, and noexec unless -o exec.
 func TestCLIGenericOptions(t *testing.T) {
 	for _, c := range []struct {
 		opts      string
@@ -316,7 +316,8 @@ func TestCLIGenericOptions(t *testing.T) {
 	}{
 		{"noexec,noatime,sync", []string{"noexec", "noatime", "sync"}, nil, unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_SYNCHRONOUS},
 		{"noexec,exec,nodiratime,dirsync", []string{"nodiratime", "dirsync"}, []string{"noexec"}, unix.ST_NODIRATIME},
-		{"suid,dev", []string{"nosuid", "nodev"}, nil, unix.ST_NOSUID | unix.ST_NODEV},
+		{"suid,dev", []string{"nosuid", "nodev", "noexec"}, nil, unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC},
+		{"exec", nil, []string{"noexec"}, 0},
 	} {
 		m := mount(t, "-o", c.opts)
 		lines := mountInfo(m.Dir)

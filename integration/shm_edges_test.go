@@ -469,3 +469,30 @@ func TestShmIDNameAfterRemoval(t *testing.T) {
 		t.Errorf("stat of its old key name: %v, want ENOENT", e)
 	}
 }
+
+// TestShmExecMapping: mmap checks no execute permission, only the mount,
+// where shmat(SHM_EXEC) needs the x bit: the mount is noexec, so a
+// PROT_EXEC mapping is refused (EPERM) whatever the mode, as shmat
+// refuses SHM_EXEC to a 0644 segment; -o exec lifts it.
+func TestShmExecMapping(t *testing.T) {
+	key := newKey()
+	newSegment(t, key, 4096, 0644)
+	mapExec := func(m *Mount) error {
+		f, err := os.Open(m.Path("shm", keyName(key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_SHARED)
+		if err == nil {
+			unix.Munmap(b)
+		}
+		return err
+	}
+	if err := mapExec(mount(t)); err != syscall.EPERM {
+		t.Errorf("PROT_EXEC mapping on a default mount: %v, want EPERM", err)
+	}
+	if err := mapExec(mount(t, "-o", "exec")); err != nil {
+		t.Errorf("PROT_EXEC mapping with -o exec: %v", err)
+	}
+}

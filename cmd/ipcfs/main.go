@@ -154,7 +154,7 @@ func mountOptions(c *config) *fs.Options {
 		o.DirectMountStrict = true
 		o.DirectMountFlags = c.mountFlags()
 	} else {
-		o.Options = append(o.Options, c.generic...)
+		o.Options = append(append(o.Options, "noexec"), c.generic...) // see mountFlags
 		if c.readOnly && !slices.Contains(c.generic, "ro") {
 			o.Options = append(o.Options, "ro")
 		}

@@ -31,9 +31,10 @@ type config struct {
 }
 
 // mountFlags is the mount(2) flags for the generic options given, beside
-// the nosuid and nodev every ipcfs mount has.
+// the nosuid and nodev every ipcfs mount has, and noexec unless -o exec
+// lifts it.
 func (c *config) mountFlags() uintptr {
-	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if c.readOnly {
 		flags |= unix.MS_RDONLY
 	}
@@ -58,7 +59,9 @@ Flags:
   -o OPT[,OPT]    the same as mount options: allow_other, ro, debug,
                   ipc_ns=PATH, nouser_xattr (no user.ipc.* attributes,
                   and one request less for each open with O_TRUNC, as
-                  a shell's echo > FILE), and mount(8)'s noexec, sync...
+                  a shell's echo > FILE), and mount(8)'s exec, sync...
+                  (every mount is nosuid, nodev and, unless -o exec,
+                  noexec)
   --version       print the version and exit
   --help          print this help and exit
 `
@@ -66,6 +69,10 @@ Flags:
 // genericOptions are mount(8)'s own options, which the kernel applies to
 // any mount: as root they become mount(2) flags, otherwise fusermount3
 // gets them by name. (ro also makes the daemon refuse changes itself.)
+//
+// noexec is the default: the kernel lets any reader of a file map it
+// executable (mmap checks only the mount, not the file's x bits), where
+// shmat(SHM_EXEC) needs execute permission on the segment.
 var genericOptions = map[string]struct{ set, clear uintptr }{
 	"ro":          {unix.MS_RDONLY, 0},
 	"noexec":      {unix.MS_NOEXEC, 0},
