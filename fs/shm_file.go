@@ -2,8 +2,10 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -229,10 +231,18 @@ func handleOf(fh fs.FileHandle) *segmentHandle {
 // not take as a backing file: nil, and its handles copy through the
 // attachment.
 func openBacking(mem []byte) (*os.File, error) {
-	page := uintptr(unix.Getpagesize())
 	start := uintptr(unsafe.Pointer(&mem[0]))
-	end := start + (uintptr(len(mem))+page-1)/page*page
-	f, err := os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), os.O_RDWR, 0)
+	var f *os.File
+	var err error
+	// map_files names a mapping by its exact range: the segment's size
+	// rounded up to its page size, a huge page's for SHM_HUGETLB.
+	for _, page := range mappingPageSizes() {
+		end := start + (uintptr(len(mem))+page-1)/page*page
+		f, err = os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, end), os.O_RDWR, 0)
+		if !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +253,20 @@ func openBacking(mem []byte) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// mappingPageSizes is the page size, then each huge page size the kernel
+// has (/sys/kernel/mm/hugepages/hugepages-2048kB...).
+var mappingPageSizes = sync.OnceValue(func() []uintptr {
+	sizes := []uintptr{uintptr(unix.Getpagesize())}
+	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
+	for _, d := range dirs {
+		var kb uintptr
+		if _, err := fmt.Sscanf(d.Name(), "hugepages-%dkB", &kb); err == nil {
+			sizes = append(sizes, kb<<10)
+		}
+	}
+	return sizes
+})
 
 // Read gives the kernel the segment's bytes, read from its file or
 // straight from the attachment.

@@ -496,3 +496,38 @@ func TestShmExecMapping(t *testing.T) {
 		t.Errorf("PROT_EXEC mapping with -o exec: %v", err)
 	}
 }
+
+// TestShmHugePagesOddSize: a SHM_HUGETLB segment whose size is not a
+// whole number of huge pages opens too (its attachment spans whole huge
+// pages, and the open looked for one of the size rounded to 4 KiB: ENOENT).
+func TestShmHugePagesOddSize(t *testing.T) {
+	reserveHugePages(t, 1)
+	m := mount(t)
+	const size = 1<<20 + 1
+	key := newKey()
+	id := newSegment(t, key, size, shmHugeTLB|0600)
+	p := m.Path("shm", keyName(key))
+	mustSh(t, "printf hello > "+p)
+	want := make([]byte, size)
+	copy(want, "hello")
+	if got := segmentBytes(t, id); !bytes.Equal(got, want) {
+		t.Errorf("after printf hello >: differs at %d", firstDiff(got, want))
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Size() != size {
+		t.Errorf("stat: %v, %v; want size %d", fi, err, size)
+	}
+	if got := mustSh(t, "cat "+p); got != string(want) {
+		t.Errorf("cat differs from the segment at %d", firstDiff([]byte(got), want))
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := unix.Pwrite(int(f.Fd()), []byte("xy"), size-1); n != 1 || err != nil {
+		t.Errorf("write running past the end: %d, %v; want a short write of 1", n, err)
+	}
+	if _, err := unix.Pwrite(int(f.Fd()), []byte("x"), size); err != syscall.ENOSPC {
+		t.Errorf("write at the end: %v, want ENOSPC", err)
+	}
+}
