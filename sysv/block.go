@@ -2,6 +2,7 @@ package sysv
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"time"
 
@@ -10,10 +11,17 @@ import (
 
 // maxWaiting bounds the syscalls waiting at once. Each waits on an OS
 // thread of its own, and the Go runtime stops the whole program at 10000
-// threads; callers past the bound wait, interruptibly, for a free slot.
+// threads; callers past the bound wait for a free slot (see awaitSlot).
 const maxWaiting = 4096
 
 var waitSlots = make(chan struct{}, maxWaiting)
+
+// slotPoll is how often a caller waiting for a slot tries its call again
+// without waiting.
+const slotPoll = 10 * time.Millisecond
+
+// errWouldWait is what a try of Block says when its call would wait.
+var errWouldWait = errors.New("would wait")
 
 // Block runs call, a syscall that may wait (semop, msgsnd, msgrcv), with
 // c's identity, so that only the goroutine calling Block waits and ctx can
@@ -29,11 +37,14 @@ var waitSlots = make(chan struct{}, maxWaiting)
 // unlocking it, so the runtime ends the thread too: a thousand waiters
 // cost a thousand threads while they wait, and none afterwards, and no
 // thread ever goes back to the pool with a caller's identity.
-func (c *Cred) Block(ctx context.Context, call func() error) error {
-	select {
-	case waitSlots <- struct{}{}:
-	case <-ctx.Done():
-		return unix.EINTR
+//
+// try is call made without waiting, which gives errWouldWait where call
+// would wait, and the result call would have otherwise (a timeout that
+// has run out included); Block runs it with c's identity while it waits
+// for a slot.
+func (c *Cred) Block(ctx context.Context, call, try func() error) error {
+	if err, ok := c.awaitSlot(ctx, try); !ok {
+		return err
 	}
 	defer func() { <-waitSlots }()
 
@@ -80,6 +91,33 @@ func (c *Cred) Block(ctx context.Context, call func() error) error {
 		case err := <-done:
 			return err
 		case <-t.C:
+		}
+	}
+}
+
+// awaitSlot takes a slot for a waiting call (ok), or, while there is
+// none, tries the call without waiting every slotPoll, so that a caller
+// past maxWaiting still ends as its syscall would (done, failed, or out
+// of time; interrupted: EINTR), only later, by up to slotPoll, and
+// without the kernel counting it as waiting (semncnt, semzcnt).
+func (c *Cred) awaitSlot(ctx context.Context, try func() error) (err error, ok bool) {
+	select {
+	case waitSlots <- struct{}{}:
+		return nil, true
+	default:
+	}
+	t := time.NewTicker(slotPoll)
+	defer t.Stop()
+	for {
+		select {
+		case waitSlots <- struct{}{}:
+			return nil, true
+		case <-ctx.Done():
+			return unix.EINTR, false
+		case <-t.C:
+			if err := c.Do(try); err != errWouldWait {
+				return err, false
+			}
 		}
 	}
 }

@@ -217,7 +217,12 @@ func MsgSend(ctx context.Context, cred *Cred, id int, mtype int64, data []byte, 
 // msgsndWait is the waiting msgsnd, apart so that only it pays for the
 // closure Block keeps (the fast path then allocates nothing).
 func msgsndWait(ctx context.Context, cred *Cred, id int, b []byte) error {
-	return cred.Block(ctx, func() error { return msgsnd(id, b, 0) })
+	return cred.Block(ctx, func() error { return msgsnd(id, b, 0) }, func() error {
+		if err := msgsnd(id, b, unix.IPC_NOWAIT); err != unix.EAGAIN {
+			return err
+		}
+		return errWouldWait
+	})
 }
 
 // MsgReceive is msgrcv(2) of one message as msgtyp mtype selects (0 the
@@ -249,6 +254,11 @@ func MsgReceive(ctx context.Context, cred *Cred, id int, mtype int64, buf []byte
 func msgrcvWait(ctx context.Context, cred *Cred, id int, b []byte, mtype int64) (n int, err error) {
 	err = cred.Block(ctx, func() (err error) {
 		n, err = msgrcv(id, b, mtype, 0)
+		return err
+	}, func() (err error) {
+		if n, err = msgrcv(id, b, mtype, unix.IPC_NOWAIT); err == unix.ENOMSG {
+			return errWouldWait
+		}
 		return err
 	})
 	return n, err

@@ -244,5 +244,21 @@ func semopWait(ctx context.Context, cred *Cred, id int, ops []SemOp, deadline ti
 		}
 		ts := unix.NsecToTimespec(int64(left))
 		return semtimedop(id, ops, &ts)
+	}, func() error {
+		if !deadline.IsZero() && time.Until(deadline) <= 0 {
+			return unix.EAGAIN
+		}
+		// Every operation without waiting: EAGAIN where one would wait,
+		// even one whose own NoWait would make the semop fail at once
+		// (such a write then waits for its time, as if it had none).
+		nowait := make([]SemOp, len(ops))
+		for i, op := range ops {
+			op.Flags |= NoWait
+			nowait[i] = op
+		}
+		if err := semtimedop(id, nowait, nil); err != unix.EAGAIN {
+			return err
+		}
+		return errWouldWait
 	})
 }
