@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -109,7 +110,9 @@ type semHandle struct {
 	nonblocking bool
 	read        func(h *semHandle) ([]byte, error)
 	parse       func(text string) (semCommand, syscall.Errno)
-	snapshot    []byte // what the last read from offset 0 saw
+	mu          sync.Mutex
+	snapshot    []byte // the value being read, nil: take a fresh one
+	base        int64  // the file offset at which snapshot starts
 	slotHandle
 }
 
@@ -136,22 +139,37 @@ var (
 	_ fs.FileReleaser = (*semHandle)(nil)
 )
 
-// Read at offset 0 takes a fresh value; later offsets continue the same
-// snapshot, so one `cat` never mixes two values.
+// Read gives a fresh value and its newline, as many reads as the reader
+// takes for it (one `cat` never mixes two values), then end of file; the
+// read after that, or after a write, takes a fresh value. The file offset
+// counts written bytes too (the file cannot seek), so the value is read
+// from the offset where it was taken: `exec 3<>sem/K/0; echo -1 >&3;
+// read v <&3` reads the whole value after the write, not its tail.
 func (h *semHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if off == 0 || h.snapshot == nil {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.snapshot == nil {
 		h.set.settle()
 		h.cred = callerCred(ctx)
 		b, err := h.read(h)
 		if err != nil {
 			return nil, toErrno(err) // as GETVAL or GETALL on the held set: EINVAL once removed
 		}
-		h.snapshot = append(b, '\n')
+		h.snapshot, h.base = append(b, '\n'), off
 	}
-	if off >= int64(len(h.snapshot)) {
+	pos := off - h.base
+	if pos < 0 || pos >= int64(len(h.snapshot)) {
+		h.snapshot = nil
 		return fuse.ReadResultData(nil), 0
 	}
-	return fuse.ReadResultData(h.snapshot[off:min(int64(len(h.snapshot)), off+int64(len(dest)))]), 0
+	return fuse.ReadResultData(h.snapshot[pos:min(int64(len(h.snapshot)), pos+int64(len(dest)))]), 0
+}
+
+// restart makes the next read take a fresh value.
+func (h *semHandle) restart() {
+	h.mu.Lock()
+	h.snapshot = nil
+	h.mu.Unlock()
 }
 
 // Write performs the command written, as the writer; it blocks only this
@@ -165,6 +183,7 @@ func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 		return 0, errno
 	}
 	c.applyFlags(h.nonblocking)
+	h.restart()
 	h.set.settle()
 	cred := callerCred(ctx)
 	id := h.set.id

@@ -1815,3 +1815,20 @@ func TestSemHandleAfterRemoval(t *testing.T) {
 		}
 	}
 }
+
+// TestSemReadAfterWrite: one handle both written and read (`exec 3<>`)
+// reads whole fresh values: after a write, and after the end of file
+// that follows each value (it read the value's tail from the offset the
+// writes had moved, then end of file for good).
+func TestSemReadAfterWrite(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	semNew(t, key, 1, 0600)
+	p := m.Path("sem", keyName(key), "0")
+	got := mustSh(t, fmt.Sprintf(`exec 3<>%[1]q; echo =12345 >&3; echo +1 >&3; read v <&3; echo "$v"
+echo -1 >&3; read w <&3; echo "$w"
+exec 4<%[1]q; cat <&4; cat <&4`, p))
+	if want := "12346\n12345\n12345\n12345\n"; got != want {
+		t.Errorf("reads of written handles: %q, want %q", got, want)
+	}
+}
