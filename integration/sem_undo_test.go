@@ -417,3 +417,50 @@ func TestSemUndoSetIDReused(t *testing.T) {
 		t.Errorf("the new set with the removed one's id: %d after the writer ended, want 10", v[0])
 	}
 }
+
+// TestSemUndoRangeAfterChecks: an `undo` write whose adjustment would go
+// out of range gets the kernel's answer where semop checks something
+// else first (the number of operations, the semaphore numbers), and
+// ERANGE only past those checks.
+func TestSemUndoRangeAfterChecks(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	semNew(t, k, 2, 0600)
+	semopPath := m.Path("sem", keyName(k), "semop")
+	write := func(text string) syscall.Errno {
+		f, err := os.OpenFile(semopPath, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = unix.Write(int(f.Fd()), []byte(text))
+		return errnoOf(err)
+	}
+	many := strings.Repeat("0:-32768 ", semopm(t)+1)
+	for _, c := range []struct {
+		text string
+		want syscall.Errno
+	}{
+		{"9:-32768 undo nowait", syscall.EFBIG},
+		{many + "undo nowait", syscall.E2BIG},
+		{"1:-32768 undo nowait", syscall.ERANGE},
+	} {
+		if got := write(c.text); got != c.want {
+			t.Errorf("%.40q: %v, want %v (semop's)", c.text, got, c.want)
+		}
+	}
+}
+
+// semopm is the kernel's most operations in one semop.
+func semopm(t testing.TB) int {
+	b, err := os.ReadFile("/proc/sys/kernel/sem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	n, err := strconv.Atoi(f[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -143,7 +143,7 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 		plain[i] = op
 	}
 	if u.outOfRange(p, id, ops) {
-		err = unix.ERANGE
+		err = rangeErrno(cred, id, ops)
 	} else {
 		err = Semop(ctx, cred, id, plain, timeout)
 	}
@@ -163,6 +163,37 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 	apply := u.takeIfDone(tgid, p)
 	u.mu.Unlock()
 	applyAll(apply)
+	return err
+}
+
+// rangeErrno is the answer to ops whose adjustments would go out of
+// range: ERANGE, unless the kernel refuses them first, as it checks the
+// count (E2BIG), the numbers (EFBIG), the set (EINVAL) and the caller's
+// permission (EACCES) before any value. It asks the kernel with ops made
+// never to succeed: each without waiting and without undo, then one that
+// would take 32768 from semaphore 0, which no value can give (EAGAIN once
+// every check has passed). With exactly semopm operations no room is
+// left for that one, and the answer is ERANGE.
+func rangeErrno(cred *Cred, id int, ops []SemOp) error {
+	l, err := SemIPCInfo()
+	switch {
+	case err != nil:
+		return unix.ERANGE
+	case len(ops) > int(l.Semopm):
+		return unix.E2BIG
+	case len(ops) == int(l.Semopm):
+		return unix.ERANGE
+	}
+	probe := make([]SemOp, 0, len(ops)+1)
+	for _, op := range ops {
+		op.Flags = op.Flags&^SemUndo | NoWait
+		probe = append(probe, op)
+	}
+	probe = append(probe, SemOp{Num: 0, Op: -SemVMX - 1, Flags: NoWait})
+	err = cred.Do(func() error { return semtimedop(id, probe, nil) })
+	if err == nil || err == unix.EAGAIN {
+		return unix.ERANGE
+	}
 	return err
 }
 
