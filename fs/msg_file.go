@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -99,8 +98,8 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 		return nil, 0, goneErrno(err)
 	}
 	id := n.StableAttr()
-	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0, appending: flags&syscall.O_APPEND != 0,
-		slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}, lastEnd: -1}
+	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0,
+		slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}}
 	// A stream: no file position, so no lock on it that a second process
 	// reading or writing the same open file would wait on, unkillable,
 	// behind a first one waiting in msgrcv or msgsnd; and every read(2)
@@ -111,10 +110,7 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 type queueHandle struct {
 	node        *queueNode
 	nonblocking bool
-	appending   bool // O_APPEND
 	slotHandle
-	mu      sync.Mutex
-	lastEnd int64 // where a write(2) cut in pieces would go on; -1: none
 }
 
 var (
@@ -150,23 +146,10 @@ func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	return fuse.ReadResultData(dest[:n]), 0
 }
 
-// Write sends the bytes of one write(2) as one message.
-//
-// A write(2) longer than one request (1 MiB, less from a buffer not
-// aligned to a page) reaches the daemon in pieces, each at the offset
-// where the one before ended. The first piece was sent as one message;
-// the others are refused, which the kernel turns into a short write of
-// the first piece's length, so a message is always exactly what one
-// write(2) reports written. A stream's write(2) starts at offset 0, so a
-// piece is taken for a continuation when it starts past 0 where the last
-// message sent through this handle ended, and that message was as long
-// as a cut piece can be. With O_APPEND a write(2) starts where the kernel
-// saw the file end, which is where the last one ended too: there the
-// pieces are sent as they come, each a message.
+// Write sends the bytes of one write(2) as one message. (A write(2)
+// longer than one request comes in pieces, of which only the first
+// reaches here: see rawFS.Writev.)
 func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	if h.continues(off) {
-		return 0, syscall.EMSGSIZE
-	}
 	mtype := h.node.mtype
 	if mtype == 0 {
 		mtype = 1
@@ -175,30 +158,7 @@ func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	if err != nil {
 		return 0, toErrno(err)
 	}
-	h.sent(off, len(data))
 	return uint32(len(data)), 0
-}
-
-// minCutPiece is the shortest piece the kernel cuts a write(2) into: a
-// request of at most 256 pages, the first of them entered at any offset.
-const minCutPiece = 256*4096 - 4095
-
-// sent records the message just sent from offset off, of n bytes.
-func (h *queueHandle) sent(off int64, n int) {
-	h.mu.Lock()
-	h.lastEnd = -1
-	if n >= minCutPiece && !h.appending {
-		h.lastEnd = off + int64(n)
-	}
-	h.mu.Unlock()
-}
-
-// continues reports whether a write at off is a later piece of the
-// write(2) whose first piece was the last message sent.
-func (h *queueHandle) continues(off int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return off > 0 && off == h.lastEnd
 }
 
 // peekFile is msg/NAME:peek: one row per queued message (position, type,

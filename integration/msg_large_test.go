@@ -147,3 +147,42 @@ func msgDrainLarge(t testing.TB, id int) []msgMessage {
 		ms = append(ms, m)
 	}
 }
+
+// TestMsgScatteredWrite: a writev whose buffers lie on 300 pages, one
+// byte each, is cut by the kernel at 256 pages (256 bytes): the write(2)
+// is short, one message of the first 256 bytes, not two messages. With
+// O_APPEND, set by fcntl after the open, each piece is a message of its
+// own, as the README says.
+func TestMsgScatteredWrite(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := msgNewQueue(t, key, 0600)
+	f, err := os.OpenFile(m.Path("msg", keyName(key)), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pages := pageBuffer(t, 300*4096, 0)
+	iov := make([][]byte, 300)
+	for i := range iov {
+		pages[i*4096] = byte('a' + i%26)
+		iov[i] = pages[i*4096 : i*4096+1]
+	}
+	n, err := unix.Writev(int(f.Fd()), iov)
+	if err != nil || n != 256 {
+		t.Errorf("writev of 300 scattered bytes: %d, %v; want a short write of 256", n, err)
+	}
+	if got := msgDrainLarge(t, id); len(got) != 1 || len(got[0].Data) != 256 {
+		t.Errorf("the writev sent %d messages, want one of 256 bytes: %v", len(got), got)
+	}
+
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFL, unix.O_APPEND); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := unix.Writev(int(f.Fd()), iov); err != nil || n != 300 {
+		t.Errorf("writev with O_APPEND: %d, %v; want 300", n, err)
+	}
+	if got := msgDrainLarge(t, id); len(got) != 2 || len(got[0].Data) != 256 || len(got[1].Data) != 44 {
+		t.Errorf("the writev with O_APPEND sent %v, want messages of 256 and 44 bytes", got)
+	}
+}

@@ -115,7 +115,13 @@ func (c *Cred) awaitSlot(ctx context.Context, try func() error) (err error, ok b
 		case <-ctx.Done():
 			return unix.EINTR, false
 		case <-t.C:
-			if err := c.Do(try); err != errWouldWait {
+			switch err := c.Do(try); err {
+			case errWouldWait:
+			case unix.EINVAL:
+				// The object is gone (the first try found it): a waiter
+				// in the kernel gets EIDRM.
+				return unix.EIDRM, false
+			default:
 				return err, false
 			}
 		}

@@ -84,4 +84,14 @@ func TestBlockPastTheBound(t *testing.T) {
 	if err := wait(t, "msgsnd", done); err != nil {
 		t.Errorf("msgsnd released by room: %v", err)
 	}
+
+	send(t, q, 1, "1234") // full again, with the "x"
+	go func() { done <- MsgSend(bg, nil, q, 1, []byte("y"), false) }()
+	time.Sleep(30 * time.Millisecond)
+	if err := MsgRemove(q); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(t, "msgsnd", done); err != unix.EIDRM {
+		t.Errorf("msgsnd on a queue removed meanwhile: %v, want EIDRM", err)
+	}
 }
