@@ -1,16 +1,13 @@
 package fs
 
 import (
-	"sync"
-	"syscall"
-
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // NewRawFS is go-fuse's file system for the tree under root, with one
-// guard: no open is ever served from the kernel's page cache, which would
-// go stale as programs change the objects behind it.
+// guard: nothing is ever served from the kernel's page cache, which would
+// go stale as programs change the objects behind it (see also Read).
 //
 // Every open asks for direct I/O, except a read-only open of a segment,
 // which asks for passthrough instead (see segmentNode.Open). go-fuse
@@ -28,11 +25,12 @@ func NewRawFS(root *Root, opts *fs.Options) fuse.RawFileSystem {
 }
 
 // rawFS is go-fuse's file system with ipcfs's own answers to what goes
-// past the node tree: this guard, and statfs (statfs.go).
+// past the node tree: this guard, a queue write's pieces (msg_pieces.go),
+// and statfs (statfs.go).
 type rawFS struct {
 	fuse.RawFileSystem
 	root    *Root
-	streams sync.Map // handle (Fh) -> true: the open queues (FOPEN_STREAM)
+	streams streamHandles // see Writev
 }
 
 // Init hands the server to the passthrough probe (see passthrough).
@@ -50,33 +48,8 @@ func (n *rawFS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut)
 		out.OpenFlags |= fuse.FOPEN_DIRECT_IO
 		n.root.passthrough.disable()
 	}
-	if out.OpenFlags&fuse.FOPEN_STREAM != 0 {
-		n.streams.Store(out.Fh, true)
-	}
+	n.streams.opened(out)
 	return st
-}
-
-func (n *rawFS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
-	n.streams.Delete(in.Fh) // before go-fuse frees the number for reuse
-	n.RawFileSystem.Release(cancel, in)
-}
-
-// Writev refuses the later pieces of a queue's write(2). The kernel cuts
-// a write(2) into requests of at most 1 MiB and 256 pages (fewer bytes
-// where the buffers are scattered, as a writev's), each at the offset
-// where the one before ended. A stream's write(2) starts at offset 0,
-// or, with O_APPEND (the write's own flags, fcntl included), at the end
-// the kernel saw: so a piece past 0 without O_APPEND is a continuation.
-// Refused, it makes the write(2) short, its first piece's length, sent
-// as one message: a message is always exactly what one write(2) reports
-// written. With O_APPEND every piece is a message of its own.
-func (n *rawFS) Writev(cancel <-chan struct{}, in *fuse.WriteIn, data [][]byte) (uint32, fuse.Status) {
-	if in.Offset > 0 && in.Flags&syscall.O_APPEND == 0 {
-		if _, ok := n.streams.Load(in.Fh); ok {
-			return 0, fuse.Status(syscall.EMSGSIZE)
-		}
-	}
-	return n.RawFileSystem.Writev(cancel, in, data)
 }
 
 // Read refuses the reads that would fill the kernel's page cache. Only
