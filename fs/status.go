@@ -22,7 +22,10 @@ func shmStatus() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	att, _ := sysv.Attachments()
+	att, err := sysv.Attachments()
+	if err != nil {
+		return nil, err // out of descriptors: no view rather than a wrong one
+	}
 	n := loadNames()
 	t := newTable("key", "shmid", "owner", "group", "cuser", "cgroup", "perms", "bytes", "nattch",
 		"status", "cpid", "lpid", "attached", "attach-time", "detach-time", "change-time", "command")

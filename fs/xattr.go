@@ -29,13 +29,13 @@ func permXattrs(p *sysv.Perm, id int) []xattr {
 func u32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 func i64(v int64) string  { return strconv.FormatInt(v, 10) }
 
-func segmentXattrs(s *sysv.Segment, attached func() string) []xattr {
+func segmentXattrs(s *sysv.Segment, attached string) []xattr {
 	return append(permXattrs(&s.Perm, s.ID),
 		xattr{"segsz", strconv.FormatUint(s.Size, 10)},
 		xattr{"nattch", strconv.FormatUint(s.Nattch, 10)},
 		xattr{"cpid", i64(int64(s.Cpid))}, xattr{"lpid", i64(int64(s.Lpid))},
 		xattr{"atime", i64(s.Atime)}, xattr{"dtime", i64(s.Dtime)}, xattr{"ctime", i64(s.Ctime)},
-		xattr{"attached", attached()},
+		xattr{"attached", attached},
 	)
 }
 
@@ -103,12 +103,12 @@ func setXattr(name string) syscall.Errno {
 
 // attachedPids is user.ipc.attached: the pids with segment id attached
 // right now, comma-separated.
-func attachedPids(id int) string {
+func attachedPids(id int) (string, error) {
 	m, err := sysv.Attachments()
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return joinInts(m[id], ",")
+	return joinInts(m[id], ","), nil
 }
 
 func joinInts(v []int, sep string) string {

@@ -65,9 +65,12 @@ func (n *segmentNode) xattrs(_ context.Context, name string) ([]xattr, syscall.E
 	}
 	// Scanning /proc for attachments costs; only a read of that one
 	// attribute pays for it.
-	attached := func() string { return "" }
+	attached := ""
 	if name == xattrPrefix+"attached" {
-		attached = func() string { return attachedPids(s.ID) }
+		var err error
+		if attached, err = attachedPids(s.ID); err != nil {
+			return nil, toErrno(err)
+		}
 	}
 	return segmentXattrs(&s, attached), 0
 }

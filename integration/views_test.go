@@ -1691,3 +1691,76 @@ func viewReadLine(t testing.TB, r io.Reader, what string) string {
 		return ""
 	}
 }
+
+// TestViewsAttachedLoneThread: a process whose main thread has ended
+// while another goes on (its /proc/PID/maps is empty, its threads' are
+// not) still shows as attached, in status and in user.ipc.attached.
+func TestViewsAttachedLoneThread(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	cmd := exec.Command(cProgram(t, "viewtool"), "lonethread", strconv.Itoa(id))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	if line := viewReadLine(t, stdout, "viewtool lonethread"); line != "attached\n" {
+		t.Fatalf("viewtool lonethread: %q", line)
+	}
+	pid := cmd.Process.Pid
+	maps := fmt.Sprintf("/proc/%d/maps", pid)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(maps); err == nil && len(b) == 0 {
+			break // the main thread is a zombie now
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never emptied", maps)
+		}
+	}
+	want := strconv.Itoa(pid)
+	if v, e := viewGetxattr(m.Path("shm", keyName(key)), "user.ipc.attached"); e != 0 || v != want {
+		t.Errorf("user.ipc.attached: %q, %v; want %q", v, e, want)
+	}
+	if got := viewTableByID(t, m.Path("shm", "status"), "shmid")[id]["attached"]; got != want {
+		t.Errorf("status: attached %q, want %q", got, want)
+	}
+}
+
+// TestViewsOutOfDescriptors: a daemon out of file descriptors (every
+// open of a segment holds one) answers its views with EMFILE, not with
+// rows that show no process attached.
+func TestViewsOutOfDescriptors(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	attach(t, id, 0)
+	lim := unix.Rlimit{Cur: 64, Max: 64}
+	if err := unix.Prlimit(m.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := m.Path("shm", keyName(key))
+	for i := 0; ; i++ {
+		f, err := os.Open(p)
+		if errnoOf(err) == syscall.EMFILE {
+			break
+		}
+		if err != nil || i > 1000 {
+			t.Fatalf("open %d: %v, want EMFILE in the end", i, err)
+		}
+		t.Cleanup(func() { f.Close() })
+	}
+	if b, err := os.ReadFile(m.Path("shm", "status")); errnoOf(err) != syscall.EMFILE {
+		t.Errorf("status with no descriptor left: %v, want EMFILE\n%s", err, b)
+	}
+	if v, e := viewGetxattr(p, "user.ipc.attached"); e != syscall.EMFILE {
+		t.Errorf("user.ipc.attached with no descriptor left: %q, %v; want EMFILE", v, e)
+	}
+}

@@ -3,9 +3,11 @@ package sysv
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
+	"syscall"
 )
 
 // Attachments finds which processes have which segments attached right
@@ -25,13 +27,16 @@ func Attachments() (map[int][]int, error) {
 		if err != nil {
 			continue
 		}
-		dir := "/proc/" + p.Name()
-		if ns, err := os.Readlink(dir + "/ns/ipc"); err != nil || ns != self {
+		dir, ns, err := liveTask("/proc/" + p.Name())
+		if outOfResources(err) {
+			return nil, err
+		}
+		if err != nil || ns != self {
 			continue
 		}
 		maps, err := os.ReadFile(dir + "/maps")
-		if err != nil {
-			continue // gone, or a kernel thread
+		if outOfResources(err) {
+			return nil, err
 		}
 		for _, id := range attachedIDs(maps) {
 			if l := out[id]; len(l) == 0 || l[len(l)-1] != pid {
@@ -43,6 +48,35 @@ func Attachments() (map[int][]int, error) {
 		slices.Sort(out[id])
 	}
 	return out, nil
+}
+
+// liveTask is where to read a process's maps, and its IPC namespace
+// (ns): its own folder, or, when its main thread has ended (a zombie,
+// whose maps are empty and namespaces gone) while others go on, a live
+// thread's.
+func liveTask(dir string) (task, ns string, err error) {
+	ns, err = os.Readlink(dir + "/ns/ipc")
+	if err == nil || outOfResources(err) {
+		return dir, ns, err
+	}
+	tasks, terr := os.ReadDir(dir + "/task")
+	if outOfResources(terr) {
+		return dir, "", terr
+	}
+	for _, t := range tasks {
+		task = dir + "/task/" + t.Name()
+		if ns, terr = os.Readlink(task + "/ns/ipc"); terr == nil || outOfResources(terr) {
+			return task, ns, terr
+		}
+	}
+	return dir, "", err // gone, or a kernel thread
+}
+
+// outOfResources reports whether err says the daemon ran out of file
+// descriptors or memory: a view must fail then, not show a process as
+// gone.
+func outOfResources(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM)
 }
 
 // attachedIDs returns the shmids of the SysV attachments in a maps file.

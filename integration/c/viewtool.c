@@ -12,6 +12,9 @@
  *   viewtool msgsnd ID MTYPE TEXT    one msgsnd, IPC_NOWAIT; prints "ERRNO"
  *   viewtool msgrcv ID               one msgrcv of any type, IPC_NOWAIT;
  *                                    prints "ERRNO LEN"
+ *   viewtool lonethread ID           shmat(ID), then the main thread ends
+ *                                    and another prints "attached" and
+ *                                    waits for EOF on stdin
  *   viewtool nsobjects SHMKEY SIZE SEMKEY MSGKEY
  *       in the caller's IPC namespace: one segment (SIZE bytes, 0640), one
  *       set (3 semaphores, 0600) and one queue (0644); prints
@@ -22,6 +25,7 @@
  * message on failure.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,18 @@ static void die(const char *what)
 {
 	fprintf(stderr, "viewtool: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+/* lone is lonethread's thread, which outlives the main one. */
+static void *lone(void *arg)
+{
+	(void)arg;
+	printf("attached\n");
+	fflush(stdout);
+	char buf[256];
+	while (fread(buf, 1, sizeof buf, stdin) > 0)
+		;
+	exit(0);
 }
 
 int main(int argc, char **argv)
@@ -100,6 +116,14 @@ int main(int argc, char **argv)
 		else
 			printf("0 %zd\n", n);
 		return 0;
+	}
+	if (!strcmp(cmd, "lonethread") && argc == 3) {
+		if (shmat(atoi(argv[2]), NULL, SHM_RDONLY) == (void *)-1)
+			die("shmat");
+		pthread_t t;
+		if (pthread_create(&t, NULL, lone, NULL))
+			die("pthread_create");
+		pthread_exit(NULL);
 	}
 	if (!strcmp(cmd, "nsobjects") && argc == 6) {
 		int shm = shmget(keyarg(argv[2]), strtoul(argv[3], NULL, 0), IPC_CREAT | IPC_EXCL | 0640);
