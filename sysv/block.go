@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,10 +12,20 @@ import (
 
 // maxWaiting bounds the syscalls waiting at once. Each waits on an OS
 // thread of its own, and the Go runtime stops the whole program at 10000
-// threads; callers past the bound wait for a free slot (see awaitSlot).
+// threads, or at the first it cannot start (a pids cgroup's pids.max, as
+// systemd's TasksMax sets, RLIMIT_NPROC, threads-max): the bound is the
+// least of 4096 and half the tasks those leave when the first call
+// waits. Callers past it wait for a free slot (see awaitSlot).
 const maxWaiting = 4096
 
-var waitSlots = make(chan struct{}, maxWaiting)
+// waitSlots holds a token for each syscall waiting now.
+var waitSlots = sync.OnceValue(func() chan struct{} {
+	n := maxWaiting
+	if left := tasksLeft(); left >= 0 {
+		n = min(n, max(left/2, 8))
+	}
+	return make(chan struct{}, n)
+})
 
 // slotPoll is how often a caller waiting for a slot tries its call again
 // without waiting.
@@ -46,7 +57,7 @@ func (c *Cred) Block(ctx context.Context, call, try func() error) error {
 	if err, ok := c.awaitSlot(ctx, try); !ok {
 		return err
 	}
-	defer func() { <-waitSlots }()
+	defer func() { <-waitSlots() }()
 
 	tids := make(chan int, 1)
 	done := make(chan error, 1)
@@ -101,8 +112,9 @@ func (c *Cred) Block(ctx context.Context, call, try func() error) error {
 // of time; interrupted: EINTR), only later, by up to slotPoll, and
 // without the kernel counting it as waiting (semncnt, semzcnt).
 func (c *Cred) awaitSlot(ctx context.Context, try func() error) (err error, ok bool) {
+	slots := waitSlots()
 	select {
-	case waitSlots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil, true
 	default:
 	}
@@ -110,7 +122,7 @@ func (c *Cred) awaitSlot(ctx context.Context, try func() error) (err error, ok b
 	defer t.Stop()
 	for {
 		select {
-		case waitSlots <- struct{}{}:
+		case slots <- struct{}{}:
 			return nil, true
 		case <-ctx.Done():
 			return unix.EINTR, false

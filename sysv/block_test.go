@@ -11,12 +11,13 @@ import (
 // takeAllSlots fills every wait slot until the test ends, as maxWaiting
 // callers already waiting would.
 func takeAllSlots(t *testing.T) {
-	for range maxWaiting {
-		waitSlots <- struct{}{}
+	slots := waitSlots()
+	for range cap(slots) {
+		slots <- struct{}{}
 	}
 	t.Cleanup(func() {
-		for range maxWaiting {
-			<-waitSlots
+		for range cap(slots) {
+			<-slots
 		}
 	})
 }
