@@ -123,13 +123,12 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 		if h := handleOf(fh); h != nil && h.writable {
 			zeroFrom(h.mem, size)
 		} else {
-			var mem []byte
-			err := cred.Do(func() (err error) { mem, err = sysv.ShmAttach(n.id, false); return })
+			mem, err := attach(cred, n.id, s.Size, false)
 			if err != nil {
 				return toErrno(err)
 			}
 			zeroFrom(mem, size)
-			sysv.ShmDetach(mem)
+			detach(mem)
 		}
 	}
 	return n.Getattr(ctx, fh, out)
@@ -142,11 +141,11 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if writable && n.readOnly {
 		return nil, 0, syscall.EROFS
 	}
-	if _, errno := n.statToOpen(); errno != 0 {
+	s, errno := n.statToOpen()
+	if errno != 0 {
 		return nil, 0, errno
 	}
-	var mem []byte
-	err := callerCred(ctx).Do(func() (err error) { mem, err = sysv.ShmAttach(n.id, !writable); return })
+	mem, err := attach(callerCred(ctx), n.id, s.Size, !writable)
 	if err != nil {
 		return nil, 0, n.pathErrno(err, n.key) // removed since the stat: as if then
 	}
@@ -155,7 +154,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 		// Without its file the open could not be in passthrough, which the
 		// kernel requires of every open of an inode that has one open so
 		// (EIO): say what ran out instead (EMFILE, ENFILE, ENOMEM).
-		sysv.ShmDetach(mem)
+		detach(mem)
 		return nil, 0, toErrno(err)
 	}
 	if writable && flags&syscall.O_TRUNC != 0 {
@@ -309,7 +308,7 @@ func (h *segmentHandle) Release(ctx context.Context) syscall.Errno {
 	if h.file != nil {
 		h.file.Close()
 	}
-	return toErrno(sysv.ShmDetach(h.mem))
+	return toErrno(detach(h.mem))
 }
 
 // populate maps the pages of mem[off:end] in one call. A fresh attachment

@@ -84,3 +84,46 @@ func TestWaitersPastTheTaskLimit(t *testing.T) {
 		t.Errorf("the daemon is gone: %v\n%s", err, m.Log())
 	}
 }
+
+// TestSegmentOpensPastTheAddressSpace: every open of a segment attaches
+// it in the daemon, so opens of huge segments (SHM_NORESERVE: no memory),
+// then of smaller ones to fill the holes left, filled the daemon's
+// address space until it could start no thread for a waiting semop and
+// aborted. Now the opens past half the address space get ENOMEM, as
+// shmat in a full address space, and the daemon goes on.
+func TestSegmentOpensPastTheAddressSpace(t *testing.T) {
+	const shmNoReserve = 010000 // SHM_NORESERVE
+	m := mount(t)
+	for _, size := range []int{1 << 40, 1 << 30, 2 << 20} {
+		key := newKey()
+		newSegment(t, key, size, shmNoReserve|0600)
+		p := m.Path("shm", keyName(key))
+		var errno syscall.Errno
+		for i := 0; errno == 0 && i < 4000; i++ {
+			f, err := os.Open(p)
+			if err != nil {
+				errno = errnoOf(err)
+				break
+			}
+			t.Cleanup(func() { f.Close() })
+		}
+		if errno != syscall.ENOMEM {
+			t.Errorf("opens of a segment of %d bytes ended with %v, want ENOMEM", size, errno)
+		}
+	}
+	// Waiting writes, each on a thread the daemon must start.
+	skey := newKey()
+	id := semNew(t, skey, 1, 0600)
+	const writers = 30
+	procs := make([]*semProc, writers)
+	for i := range procs {
+		procs[i] = semBash(t, fmt.Sprintf("echo -1 > %q; echo $?", m.Path("sem", keyName(skey), "0")))
+	}
+	time.Sleep(300 * time.Millisecond)
+	semSetVals(t, id, writers)
+	for i, w := range procs {
+		if l := strings.TrimSpace(w.line(t)); l != "0" {
+			t.Fatalf("waiting semaphore write %d after them: exit %s\n%s", i, l, m.Log())
+		}
+	}
+}
