@@ -225,7 +225,13 @@ func peekTable(id int) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%-6s %-20s %-8s %s\n", "index", "type", "bytes", "first bytes")
-	buf := make([]byte, peekShown)
+	// A buffer for the longest message: a shorter one makes MsgPeek read
+	// each longer message again into one of the whole queue's size.
+	size := peekShown
+	if l, err := sysv.MsgIPCInfo(); err == nil {
+		size = max(size, int(l.Msgmax))
+	}
+	buf := make([]byte, size)
 	for i := 0; i < maxPeek; i++ {
 		mtype, n, err := sysv.MsgPeek(id, i, buf)
 		if err == syscall.ENOMSG {
