@@ -1699,23 +1699,11 @@ func TestViewsAttachedLoneThread(t *testing.T) {
 	m := mount(t)
 	key := newKey()
 	id := newSegment(t, key, 4096, 0600)
-	cmd := exec.Command(cProgram(t, "viewtool"), "lonethread", strconv.Itoa(id))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	if line := viewReadLine(t, stdout, "viewtool lonethread"); line != "attached\n" {
+	p := semStart(t, cProgram(t, "viewtool"), "lonethread", strconv.Itoa(id))
+	if line := p.line(t); line != "attached" {
 		t.Fatalf("viewtool lonethread: %q", line)
 	}
-	pid := cmd.Process.Pid
+	pid := p.cmd.Process.Pid
 	maps := fmt.Sprintf("/proc/%d/maps", pid)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		if b, err := os.ReadFile(maps); err == nil && len(b) == 0 {
