@@ -22,17 +22,16 @@ import (
 
 var addressSpace struct {
 	sync.Mutex
-	used  uint64
-	limit func() uint64
+	used uint64
 }
 
-func init() { addressSpace.limit = sync.OnceValue(attachLimit) }
+var attachMax = sync.OnceValue(attachLimit)
 
 // attach is shmat of segment id as cred, within the bound.
 func attach(cred *sysv.Cred, id int, size uint64, readOnly bool) ([]byte, error) {
 	cost := attachCost(size)
 	addressSpace.Lock()
-	if addressSpace.used+cost > addressSpace.limit() {
+	if addressSpace.used+cost > attachMax() {
 		addressSpace.Unlock()
 		return nil, syscall.ENOMEM
 	}

@@ -16,13 +16,15 @@ func (s *streamHandles) opened(out *fuse.OpenOut) {
 	}
 }
 
+func (s *streamHandles) closed(fh uint64) { s.m.Delete(fh) }
+
 func (s *streamHandles) has(fh uint64) bool {
 	_, ok := s.m.Load(fh)
 	return ok
 }
 
 func (n *rawFS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
-	n.streams.m.Delete(in.Fh) // before go-fuse frees the number for reuse
+	n.streams.closed(in.Fh) // before go-fuse frees the number for reuse
 	n.RawFileSystem.Release(cancel, in)
 }
 

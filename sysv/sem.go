@@ -234,6 +234,7 @@ func Semop(ctx context.Context, cred *Cred, id int, ops []SemOp, timeout time.Du
 // closure Block keeps (the fast path then allocates nothing). Each try
 // waits only what is left until the deadline (zero: no deadline).
 func semopWait(ctx context.Context, cred *Cred, id int, ops []SemOp, deadline time.Time) error {
+	nowait := noWait(nil, ops) // for the tries past the bound on waiters
 	return cred.Block(ctx, func() error {
 		if deadline.IsZero() {
 			return semtimedop(id, ops, nil)
@@ -248,17 +249,21 @@ func semopWait(ctx context.Context, cred *Cred, id int, ops []SemOp, deadline ti
 		if !deadline.IsZero() && time.Until(deadline) <= 0 {
 			return unix.EAGAIN
 		}
-		// Every operation without waiting: EAGAIN where one would wait,
-		// even one whose own NoWait would make the semop fail at once
-		// (such a write then waits for its time, as if it had none).
-		nowait := make([]SemOp, len(ops))
-		for i, op := range ops {
-			op.Flags |= NoWait
-			nowait[i] = op
-		}
+		// EAGAIN where any operation would wait, even one whose own NoWait
+		// would make the semop fail at once (such a write then waits for
+		// its time, as if it had none).
 		if err := semtimedop(id, nowait, nil); err != unix.EAGAIN {
 			return err
 		}
 		return errWouldWait
 	})
+}
+
+// noWait appends ops to dst, each without waiting and without undo.
+func noWait(dst, ops []SemOp) []SemOp {
+	for _, op := range ops {
+		op.Flags = op.Flags&^SemUndo | NoWait
+		dst = append(dst, op)
+	}
+	return dst
 }

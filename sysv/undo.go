@@ -184,12 +184,7 @@ func rangeErrno(cred *Cred, id int, ops []SemOp) error {
 	case len(ops) == int(l.Semopm):
 		return unix.ERANGE
 	}
-	probe := make([]SemOp, 0, len(ops)+1)
-	for _, op := range ops {
-		op.Flags = op.Flags&^SemUndo | NoWait
-		probe = append(probe, op)
-	}
-	probe = append(probe, SemOp{Num: 0, Op: -SemVMX - 1, Flags: NoWait})
+	probe := append(noWait(make([]SemOp, 0, len(ops)+1), ops), SemOp{Num: 0, Op: -SemVMX - 1, Flags: NoWait})
 	err = cred.Do(func() error { return semtimedop(id, probe, nil) })
 	if err == nil || err == unix.EAGAIN {
 		return unix.ERANGE
