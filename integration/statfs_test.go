@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"regexp"
@@ -57,9 +58,14 @@ func TestStatfsIsShmUsage(t *testing.T) {
 		blocks := min(kernelLimit(t, "shmall", 0), math.MaxInt64/page)
 		files := kernelLimit(t, "shmmni", 0) + kernelLimit(t, "sem", 3) + kernelLimit(t, "msgmni", 0)
 		for _, path := range []string{m.Dir, m.Path("shm", keyName(key)), m.Path("msg")} {
-			// Other packages' tests make and remove objects meanwhile: take
-			// a statfs between two equal counts.
+			// Other tests make and remove objects meanwhile: take a statfs
+			// between two equal counts, and if it differs, try again, as
+			// the counts may have moved and come back in between.
+			var mismatch string
 			for try := 0; ; try++ {
+				if try == 50 {
+					t.Fatalf("no statfs matched ipcs -u in 50 tries; the last: %s", mismatch)
+				}
 				before := ipcsUsage(t)
 				var st unix.Statfs_t
 				if err := unix.Statfs(path, &st); err != nil {
@@ -67,21 +73,21 @@ func TestStatfsIsShmUsage(t *testing.T) {
 				}
 				df := strings.Fields(mustSh(t, "df -B"+strconv.FormatUint(page, 10)+" --output=size,used,avail "+path+" | tail -1"))
 				if after := ipcsUsage(t); after != before {
-					if try == 50 {
-						t.Fatalf("the counts never held still: %+v, %+v", before, after)
-					}
+					mismatch = fmt.Sprintf("the counts moved: %+v, %+v", before, after)
 					continue
 				}
 				want := unix.Statfs_t{Type: st.Type, Fsid: st.Fsid, Flags: st.Flags,
 					Bsize: int64(page), Frsize: int64(page), Namelen: 255,
 					Blocks: blocks, Bfree: blocks - before.pages, Bavail: blocks - before.pages,
 					Files: files, Ffree: files - before.segments - before.sets - before.queues}
-				if st != want {
-					t.Errorf("statfs %s:\n %+v\nwant\n %+v (ipcs -u: %+v)", path, st, want, before)
-				}
 				wantDF := []string{strconv.FormatUint(blocks, 10), strconv.FormatUint(before.pages, 10), strconv.FormatUint(blocks-before.pages, 10)}
+				if st != want {
+					mismatch = fmt.Sprintf("statfs %s:\n %+v\nwant\n %+v (ipcs -u: %+v)", path, st, want, before)
+					continue
+				}
 				if strings.Join(df, " ") != strings.Join(wantDF, " ") {
-					t.Errorf("df of %s: %q, want %q", path, df, wantDF)
+					mismatch = fmt.Sprintf("df of %s: %q, want %q", path, df, wantDF)
+					continue
 				}
 				break
 			}
