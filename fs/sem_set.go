@@ -118,7 +118,7 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	case "semop":
 		ops, ino = func() fs.InodeEmbedder { return &semopFile{setFile{set: n}} }, inoSemOpBase|uint64(n.id)<<16
 	case "status":
-		ops, ino = func() fs.InodeEmbedder { return &textFile{render: n.status} }, inoSemStatBase|uint64(n.id)<<16
+		ops, ino = func() fs.InodeEmbedder { return newSemStatusFile(n) }, inoSemStatBase|uint64(n.id)<<16
 	default:
 		num, err := strconv.ParseUint(name, 10, 16)
 		if err != nil || strconv.FormatUint(num, 10) != name || int(num) >= s.Nsems {

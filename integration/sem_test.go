@@ -972,6 +972,8 @@ func TestSemAsOtherUser(t *testing.T) {
 		return syscall.Errno(n)
 	}
 	pr := m.Path("sem", keyName(kr), "0")
+	ko := newKey()
+	ido := semNew(t, ko, 1, 0666)
 	for _, c := range []struct{ text, op string }{{"-1 nowait", "0:-1:n"}, {"+1", "0:1"}, {"0 nowait", "0:0:n"}} {
 		gotE, wantE := errnoAs("write", pr, c.text), errnoAs("op", strconv.Itoa(idr), c.op)
 		if gotE != wantE || wantE != syscall.EACCES {
@@ -985,10 +987,28 @@ func TestSemAsOtherUser(t *testing.T) {
 		t.Errorf("refused writes changed the value to %d", v)
 	}
 
+	// A set's status table is read with the set's read permission
+	// (GETALL): it shows the set's owner and mode without w, and test -r
+	// answers as cat does.
+	for _, c := range []struct {
+		key     uint32
+		id      int
+		mode    uint32
+		canRead bool
+	}{{kr, idr, 0400, false}, {key, id, 0440, true}, {ko, ido, 0444, true}} {
+		p := m.Path("sem", keyName(c.key), "status")
+		st, perm := statOf(t, p), semStat(t, c.id).Perm
+		if st.Mode != syscall.S_IFREG|c.mode || st.Uid != perm.Uid || st.Gid != perm.Gid {
+			t.Errorf("%s: mode %o owner %d:%d; the set's %o %d:%d", p, st.Mode, st.Uid, st.Gid, perm.Mode, perm.Uid, perm.Gid)
+		}
+		out, _, _ := asUser(t, "test -r "+p+"; echo $?; cat "+p+" >/dev/null 2>&1; echo $?")
+		if f := strings.Fields(out); len(f) != 2 || (f[0] == "0") != c.canRead || (f[1] == "0") != c.canRead {
+			t.Errorf("%s as uid 1000: test -r and cat exit %v, want both to succeed: %v", p, f, c.canRead)
+		}
+	}
+
 	// A 0666 set: uid 1000 waits through the mount, as uid 1000, and root
 	// releases it through the mount.
-	ko := newKey()
-	ido := semNew(t, ko, 1, 0666)
 	po := m.Path("sem", keyName(ko), "0")
 	w := semStart(t, "setpriv", append(user, "write", po, "-1")...)
 	semWaitCounts(t, ido, 0, 1, 0)
