@@ -46,12 +46,14 @@ func (t *table) bytes() []byte {
 	return b.Bytes()
 }
 
-// timeCell shows a kernel time in local time; 0 means never and is "-".
+// timeCell shows a kernel time in the daemon's local time with its
+// offset from UTC (RFC 3339), as the reader's zone may be another; 0
+// means never and is "-".
 func timeCell(sec int64) string {
 	if sec == 0 {
 		return ""
 	}
-	return time.Unix(sec, 0).Format("2006-01-02T15:04:05")
+	return time.Unix(sec, 0).Format("2006-01-02T15:04:05-07:00")
 }
 
 // names maps ids to the names /etc/passwd and /etc/group give them.

@@ -619,7 +619,31 @@ func viewTime(sec int64) string {
 	if sec == 0 {
 		return "-"
 	}
-	return time.Unix(sec, 0).Format("2006-01-02T15:04:05")
+	return time.Unix(sec, 0).Format("2006-01-02T15:04:05-07:00")
+}
+
+// TestStatusTimesCarryTheirZone: a status table's times name their
+// offset from UTC, so a reader in another zone than the daemon's reads
+// the kernel's instant.
+func TestStatusTimesCarryTheirZone(t *testing.T) {
+	time.Now().Zone()              // the test's own zone is read once, at its first use: now
+	t.Setenv("TZ", "Asia/Kolkata") // the daemon's
+	m := mount(t)
+	id := newSegment(t, newKey(), 4096, 0600)
+	row := viewTableByID(t, m.Path("shm", "status"), "shmid")[id]
+	if row == nil {
+		t.Fatalf("shm/status has no row for %d", id)
+	}
+	if row["attach-time"] != "-" {
+		t.Errorf("attach-time of a segment never attached: %q, want -", row["attach-time"])
+	}
+	got, err := time.Parse(time.RFC3339, row["change-time"])
+	if err != nil {
+		t.Fatalf("change-time: %v", err)
+	}
+	if _, off := got.Zone(); got.Unix() != shmStat(t, id).Ctime || off != 5*3600+1800 {
+		t.Errorf("change-time %q (%d, offset %d s); the kernel's %d in Asia/Kolkata (+05:30)", row["change-time"], got.Unix(), off, shmStat(t, id).Ctime)
+	}
 }
 
 // viewCheckCells compares cells of a status row with what they must be.
