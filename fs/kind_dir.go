@@ -200,16 +200,31 @@ func (d *kindDir) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 			h.entries = append(h.entries, fuse.DirEntry{Name: name, Mode: c.Mode(), Ino: c.StableAttr().Ino})
 		}
 	}
-	for i := range objs {
-		o := &objs[i]
-		name := o.name()
-		h.objects[name] = o
-		h.entries = append(h.entries, fuse.DirEntry{Name: name, Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino})
-	}
+	h.addObjects(objs)
 	for i := range h.entries {
 		h.entries[i].Off = uint64(i + 1)
 	}
 	return h, 0, 0
+}
+
+// addObjects lists objs, read in the kernel's index order. A key removed
+// and made again during that pass can be met twice, its old object at
+// one index and then the new one at a later index; a name is listed once,
+// as the one met last.
+func (h *kindDirHandle) addObjects(objs []object) {
+	at := make(map[string]int, len(objs))
+	for i := range objs {
+		o := &objs[i]
+		name := o.name()
+		e := fuse.DirEntry{Name: name, Mode: o.attr.Mode & syscall.S_IFMT, Ino: o.attr.Ino}
+		h.objects[name] = o
+		if j, ok := at[name]; ok {
+			h.entries[j] = e
+			continue
+		}
+		at[name] = len(h.entries)
+		h.entries = append(h.entries, e)
+	}
 }
 
 var controlNames = []string{"create", "remove", "status"}
