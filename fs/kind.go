@@ -35,8 +35,8 @@ type kind interface {
 	remove(cred *sysv.Cred, id int) error
 	// createUsage is what reading `create` shows.
 	createUsage() string
-	// status renders the `status` table.
-	status() ([]byte, error)
+	// status renders the `status` table for caller.
+	status(caller *sysv.Cred) ([]byte, error)
 }
 
 // callerCred is the identity of the process that made the request.

@@ -107,4 +107,4 @@ Example: echo "0x1234 0600" > create
 `
 }
 
-func (msgKind) status() ([]byte, error) { return msgStatus() }
+func (msgKind) status(*sysv.Cred) ([]byte, error) { return msgStatus() }

@@ -108,7 +108,7 @@ func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl
 		}}
 	remove := &controlFile{usage: removeUsage, readOnly: r.opts.ReadOnly,
 		do: func(cred *sysv.Cred, w []string) (string, error) { return "", d.removeAll(cred, w) }}
-	status := &textFile{render: sameForAll(k.status)}
+	status := &textFile{render: k.status}
 	d.controls["create"] = d.NewPersistentInode(ctx, create, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[0]})
 	d.controls["remove"] = d.NewPersistentInode(ctx, remove, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[1]})
 	d.controls["status"] = d.NewPersistentInode(ctx, status, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ctl[2]})

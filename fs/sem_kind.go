@@ -106,4 +106,4 @@ Example: echo "0x1234 2 0600" > create
 `
 }
 
-func (semKind) status() ([]byte, error) { return semStatus() }
+func (semKind) status(*sysv.Cred) ([]byte, error) { return semStatus() }

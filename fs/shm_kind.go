@@ -88,4 +88,4 @@ Example: echo "0x1234 1M 0600" > create
 `
 }
 
-func (shmKind) status() ([]byte, error) { return shmStatus() }
+func (shmKind) status(caller *sysv.Cred) ([]byte, error) { return shmStatus(caller) }

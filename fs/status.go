@@ -17,12 +17,12 @@ func permCells(n names, p *sysv.Perm, id int) []string {
 		fmt.Sprintf("%03o", p.Mode&0777)}
 }
 
-func shmStatus() ([]byte, error) {
+func shmStatus(caller *sysv.Cred) ([]byte, error) {
 	segs, err := sysv.Segments()
 	if err != nil {
 		return nil, err
 	}
-	att, err := sysv.Attachments()
+	att, err := attachmentsSeenBy(caller)
 	if err != nil {
 		return nil, err // out of descriptors: no view rather than a wrong one
 	}

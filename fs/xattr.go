@@ -102,13 +102,22 @@ func setXattr(name string) syscall.Errno {
 }
 
 // attachedPids is user.ipc.attached: the pids with segment id attached
-// right now, comma-separated.
-func attachedPids(id int) (string, error) {
-	m, err := sysv.Attachments()
+// right now that caller can see, comma-separated.
+func attachedPids(caller *sysv.Cred, id int) (string, error) {
+	m, err := attachmentsSeenBy(caller)
 	if err != nil {
 		return "", err
 	}
 	return joinInts(m[id], ","), nil
+}
+
+// attachmentsSeenBy is sysv.Attachments read as caller. The kernel shows
+// a process's maps (and namespaces) only to those who may trace it, so
+// the views show a caller the attachments it could find itself, as fuser
+// run by that caller would.
+func attachmentsSeenBy(caller *sysv.Cred) (att map[int][]int, err error) {
+	err = caller.Do(func() (err error) { att, err = sysv.Attachments(); return })
+	return att, err
 }
 
 func joinInts(v []int, sep string) string {

@@ -58,7 +58,7 @@ func (v *xattrView) Removexattr(ctx context.Context, attr string) syscall.Errno 
 	return setXattr(attr)
 }
 
-func (n *segmentNode) xattrs(_ context.Context, name string) ([]xattr, syscall.Errno) {
+func (n *segmentNode) xattrs(ctx context.Context, name string) ([]xattr, syscall.Errno) {
 	s, errno := n.stat()
 	if errno != 0 {
 		return nil, errno
@@ -68,7 +68,7 @@ func (n *segmentNode) xattrs(_ context.Context, name string) ([]xattr, syscall.E
 	attached := ""
 	if name == xattrPrefix+"attached" {
 		var err error
-		if attached, err = attachedPids(s.ID); err != nil {
+		if attached, err = attachedPids(callerCred(ctx), s.ID); err != nil {
 			return nil, toErrno(err)
 		}
 	}

@@ -1789,3 +1789,34 @@ func TestViewsOutOfDescriptors(t *testing.T) {
 		t.Errorf("user.ipc.attached with no descriptor left: %q, %v; want EMFILE", v, e)
 	}
 }
+
+// TestViewsAttachedSeenByCaller: the attached pids a caller is shown are
+// those whose maps it may read itself, as fuser run by it finds: another
+// user sees its own process, not root's; root sees both.
+func TestViewsAttachedSeenByCaller(t *testing.T) {
+	m := mount(t, "--allow-other")
+	openToOthers(t, m.Dir)
+	key := newKey()
+	id := newSegment(t, key, 4096, 0666)
+	attach(t, id, 0) // by the test, as root
+	bin := cProgram(t, "viewtool")
+	openToOthers(t, bin)
+	p := semStart(t, "setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", bin, "lonethread", strconv.Itoa(id))
+	if line := p.line(t); line != "attached" {
+		t.Fatalf("viewtool lonethread as uid 1000: %q", line)
+	}
+	mine, theirs := os.Getpid(), p.cmd.Process.Pid
+	path := m.Path("shm", keyName(key))
+	both := fmt.Sprintf("%d,%d", min(mine, theirs), max(mine, theirs))
+	if v, e := viewGetxattr(path, "user.ipc.attached"); e != 0 || v != both {
+		t.Errorf("user.ipc.attached as root: %q, %v; want %q", v, e, both)
+	}
+	if got := viewTableByID(t, m.Path("shm", "status"), "shmid")[id]["attached"]; got != both {
+		t.Errorf("status as root: attached %q, want %q", got, both)
+	}
+	out, errs, err := asUser(t, fmt.Sprintf("getfattr --only-values -n user.ipc.attached %s; echo; awk '$2 == %d { print $13 }' %s",
+		path, id, m.Path("shm", "status")))
+	if f := strings.Fields(out); err != nil || len(f) != 2 || f[0] != strconv.Itoa(theirs) || f[1] != strconv.Itoa(theirs) {
+		t.Errorf("as uid 1000: user.ipc.attached and status's attached: %q (%v %s); want %d for both", out, err, errs, theirs)
+	}
+}
