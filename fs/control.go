@@ -9,10 +9,23 @@ import (
 	"github.com/ipcfs/ipcfs/sysv"
 )
 
-// maxControlWrite bounds one write to a control or semaphore file. It is
-// well below the largest FUSE write, so a command always arrives in one
-// piece; a longer write is refused whole rather than cut in two.
+// maxControlWrite bounds one write to a control or semaphore file; a
+// longer write is refused whole (EINVAL).
 const maxControlWrite = 64 << 10
+
+// writeOnlyStream is FOPEN_STREAM for a write-only open of a file whose
+// writes are commands (control and semaphore files). The kernel cuts a
+// write(2) whose buffers span more than 256 pages (a scattered writev)
+// into several requests; in a stream the daemon can tell those later
+// pieces (see rawFS.Writev) and carry out the first alone, a short write,
+// rather than each as a command of its own. An open that reads keeps its
+// offsets, which its reads need.
+func writeOnlyStream(flags uint32) uint32 {
+	if flags&syscall.O_ACCMODE == syscall.O_WRONLY {
+		return fuse.FOPEN_STREAM
+	}
+	return 0
+}
 
 // controlFile is `create` or `remove`: a write is a command, carried out
 // as the writer; reading shows usage, or the answer to the last command
@@ -45,7 +58,7 @@ func (c *controlFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if c.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	return &controlHandle{file: c}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+	return &controlHandle{file: c}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | writeOnlyStream(flags), 0
 }
 
 type controlHandle struct {

@@ -130,7 +130,7 @@ func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, erro
 	// file is ever cached, so a write that waits holds no page lock that
 	// another open would wait for. No flush: a write has done all its
 	// work when it returns.
-	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | fuse.FOPEN_NONSEEKABLE, 0
+	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH | fuse.FOPEN_NONSEEKABLE | writeOnlyStream(flags), 0
 }
 
 var (

@@ -1852,3 +1852,59 @@ exec 4<%[1]q; cat <&4; cat <&4`, p))
 		t.Errorf("reads of written handles: %q, want %q", got, want)
 	}
 }
+
+// scatteredWritev writes text to path (opened write-only) with one
+// writev whose every byte is on a page of its own, so that the kernel
+// cuts it into requests of 256 pages.
+func scatteredWritev(t *testing.T, path, text string) (int, error) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pages := pageBuffer(t, len(text)*4096, 0)
+	iov := make([][]byte, len(text))
+	for i := range iov {
+		pages[i*4096] = text[i]
+		iov[i] = pages[i*4096 : i*4096+1]
+	}
+	return unix.Writev(int(f.Fd()), iov)
+}
+
+// TestCommandScatteredWrite: a write(2) the kernel cuts into several
+// requests is one command of what it reports written: its first piece,
+// a short write; the later pieces are not carried out as commands of
+// their own.
+func TestCommandScatteredWrite(t *testing.T) {
+	m := mount(t)
+	spaced := func(a, b string, n int) string { return a + strings.Repeat(" ", n-len(a)-len(b)) + b }
+
+	key := newKey()
+	id := semNew(t, key, 2, 0600)
+	if n, err := scatteredWritev(t, m.Path("sem", keyName(key), "0"), spaced("+1", "+1", 300)); err != nil || n != 256 {
+		t.Errorf("semaphore file: writev %d, %v; want a short write of 256", n, err)
+	}
+	if v := semVal(t, id, 0); v != 1 {
+		t.Errorf("semaphore file: value %d after the cut writev, want 1 (its first piece, once)", v)
+	}
+	if n, err := scatteredWritev(t, m.Path("sem", keyName(key), "semop"), spaced("1:+1", "0:-1 nowait", 300)); err != nil || n != 256 {
+		t.Errorf("semop file: writev %d, %v; want a short write of 256", n, err)
+	}
+	if v0, v1 := semVal(t, id, 0), semVal(t, id, 1); v0 != 1 || v1 != 1 {
+		t.Errorf("semop file: values %d %d after the cut writev, want 1 1 (its first piece alone)", v0, v1)
+	}
+
+	k1, k2 := newKey(), newKey()
+	msgRemoveKeyLater(t, k1)
+	msgRemoveKeyLater(t, k2)
+	if n, err := scatteredWritev(t, m.Path("msg", "create"), spaced(fmt.Sprintf("%#x", k1), fmt.Sprintf("%#x", k2), 300)); err != nil || n != 256 {
+		t.Errorf("msg/create: writev %d, %v; want a short write of 256", n, err)
+	}
+	if _, err := msgIDOf(k2); err == nil {
+		t.Errorf("msg/create: the cut writev's second piece made %#x", k2)
+	}
+	if _, err := msgIDOf(k1); err != nil {
+		t.Errorf("msg/create: the cut writev's first piece did not make %#x: %v", k1, err)
+	}
+}
