@@ -32,6 +32,7 @@ func (f *semStatusFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse
 		return errno
 	}
 	out.Mode &^= 0222
+	out.Size = viewSize
 	return 0
 }
 

@@ -31,8 +31,18 @@ var (
 
 func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	fixedAttr(out, fuse.S_IFREG|0444, 1)
+	out.Size = viewSize
 	return 0
 }
+
+// viewSize is the size a view shows, as sysfs's files show: its text's
+// length is known only once it is made, at the open. With size 0 the
+// kernel would answer sendfile and splice with end of file itself, and a
+// copy made with them (Python's shutil) would be empty; at this size they
+// ask the daemon, which refuses them (see rawFS.Read), and the copy falls
+// back to read(2), which reads to the end whatever the size. Tools that
+// trust a size (tail -c) do not trust one of a block (st_blksize).
+const viewSize = 4096
 
 func (t *textFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	return fixedSetattr(ctx, t, fh, in, out, false)

@@ -91,3 +91,39 @@ func TestNoPageCacheReads(t *testing.T) {
 		t.Errorf("read(2) after the splice: %q, %v; want the first message", b[:max(n, 0)], err)
 	}
 }
+
+// TestViewsRefuseSendfile: sendfile of a view is refused (EINVAL), never
+// a false end of file, so a copy made with it (Python's shutil) falls
+// back to read(2) and gets the whole text; tail -c reads the end.
+func TestViewsRefuseSendfile(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	semNew(t, key, 2, 0600)
+	kq := newKey()
+	msgNewQueue(t, kq, 0600)
+	dst, err := os.CreateTemp(t.TempDir(), "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for _, p := range []string{m.Path("limits"), m.Path("usage"), m.Path("shm", "status"),
+		m.Path("sem", keyName(key), "status"), m.Path("msg", keyName(kq)+":peek")} {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var off int64
+		n, err := unix.Sendfile(int(dst.Fd()), int(f.Fd()), &off, 1<<20)
+		f.Close()
+		if err != syscall.EINVAL {
+			t.Errorf("sendfile of %s: %d, %v; want EINVAL", p, n, err)
+		}
+	}
+	text, err := os.ReadFile(m.Path("limits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSh(t, "tail -c 24 "+m.Path("limits")); got != string(text[len(text)-24:]) {
+		t.Errorf("tail -c 24 limits: %q, want %q", got, text[len(text)-24:])
+	}
+}
