@@ -99,8 +99,13 @@ func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) 
 }
 
 // Create refuses a new file: a set's files are its semaphores (EPERM, as
-// in a kind's folder; EROFS on a read-only mount).
+// in a kind's folder; EROFS on a read-only mount). In a set that is gone
+// (the kernel may hold its folder's entry for a second) every name is
+// unknown: ENOENT, as a lookup gives.
 func (n *semSetNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	if _, errno := n.stat(); errno != 0 {
+		return nil, nil, 0, errno
+	}
 	if n.kind.readOnly {
 		return nil, nil, 0, syscall.EROFS
 	}

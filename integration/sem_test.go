@@ -1800,6 +1800,16 @@ func TestSemSetRefusesNewFiles(t *testing.T) {
 	if s := semStat(t, id); s.Nsems != 2 {
 		t.Errorf("the set has %d semaphores, want 2", s.Nsems)
 	}
+
+	// Removed by another program while the kernel still holds the
+	// folder's entry: every name in it is unknown, as a lookup says.
+	if _, err := os.ReadDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	mustSh(t, fmt.Sprintf("ipcrm -S %#x", k))
+	if _, err := os.OpenFile(dir+"/0", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0644); errnoOf(err) != syscall.ENOENT {
+		t.Errorf("echo > a semaphore of a removed set: %v, want ENOENT", err)
+	}
 }
 
 // TestSemHandleAfterRemoval: reads and writes through handles opened
