@@ -174,6 +174,9 @@ func TestFixedNodesRefuseChanges(t *testing.T) {
 			if err := unix.Truncate(path, 0); errnoOf(err) != syscall.EPERM && errnoOf(err) != syscall.EISDIR {
 				t.Errorf("truncate %s: %v, want EPERM (EISDIR for a folder)", p, err)
 			}
+		} else if err := unix.Truncate(path, 5); errnoOf(err) != syscall.EPERM {
+			// A control file takes only the truncation to 0 of `echo >`.
+			t.Errorf("truncate -s 5 %s: %v, want EPERM", p, err)
 		}
 		var after unix.Stat_t
 		if err := unix.Stat(path, &after); err != nil || after.Mode != before.Mode || after.Uid != before.Uid || after.Mtim != before.Mtim {
