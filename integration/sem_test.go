@@ -1593,6 +1593,38 @@ func TestSemInterrupted(t *testing.T) {
 	}
 }
 
+// TestSemKilledWaiterTakesNothing: a V made right after a waiting writer
+// is killed stays for the others, as for a process killed in a direct
+// semop, whether or not it reached the daemon's waiting semop before the
+// daemon heard of the kill: the test posts the V straight after the
+// kill, ten times for each write.
+func TestSemKilledWaiterTakesNothing(t *testing.T) {
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	path := m.Path("sem", keyName(k), "0")
+	for _, text := range []string{"-1", "-1 undo", "-1 timeout=1h"} {
+		for i := 0; i < 10; i++ {
+			semSetVals(t, id, 0)
+			p := semBash(t, "echo '"+text+"' > "+path)
+			semWaitCounts(t, id, 0, 1, 0)
+			if err := p.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_, _, e := unix.Syscall(unix.SYS_SEMOP, uintptr(id), uintptr(unsafe.Pointer(&[3]int16{0, 1, 0})), 1)
+			if e != 0 {
+				t.Fatalf("semop +1: %v", e)
+			}
+			p.wait(t)
+			semWaitCounts(t, id, 0, 0, 0)
+			time.Sleep(20 * time.Millisecond) // an undo would be applied by now
+			if v := semVal(t, id, 0); v != 1 {
+				t.Errorf("%q, round %d: the V made right after the writer was killed left %d, want 1", text, i, v)
+			}
+		}
+	}
+}
+
 // TestSemAtomic: a semop write changes every semaphore it names or none,
 // whether it fails at once or waits.
 func TestSemAtomic(t *testing.T) {

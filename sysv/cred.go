@@ -21,6 +21,7 @@ type Cred struct {
 	Gid    uint32
 	Groups []uint32
 	Caps   uint64 // bit n: capability n (see callerCaps)
+	Pid    uint32 // the calling thread, as FUSE reports it; 0: unknown
 }
 
 var daemonEuid, daemonEgid = uint32(os.Geteuid()), uint32(os.Getegid())
@@ -32,7 +33,7 @@ var daemonEuid, daemonEgid = uint32(os.Geteuid()), uint32(os.Getegid())
 // presumed from a uid of 0, which a container's or a service's root
 // without capabilities also has.
 func CredOf(pid, uid, gid uint32) *Cred {
-	c := &Cred{Uid: uid, Gid: gid}
+	c := &Cred{Uid: uid, Gid: gid, Pid: pid}
 	if pid == 0 {
 		return c
 	}

@@ -227,7 +227,29 @@ func Semop(ctx context.Context, cred *Cred, id int, ops []SemOp, timeout time.Du
 	if err != unix.EAGAIN || !mayWait {
 		return err
 	}
-	return semopWait(ctx, cred, id, ops, deadline)
+	if err := semopWait(ctx, cred, id, ops, deadline); err != nil {
+		return err
+	}
+	if cred.dying() && cred.Do(func() error { return semtimedop(id, inverse(fast[:0], ops), nil) }) == nil {
+		// The caller was killed while it waited, and what it waited for
+		// came before the daemon heard (the interrupt is a request of its
+		// own): a direct semop would have ended with the signal, leaving
+		// the value for others. Give it back; the caller hears EINTR, if
+		// anything, and records no undo.
+		return unix.EINTR
+	}
+	return nil
+}
+
+// inverse is ops undone, without waiting: each value given back (a wait
+// for zero took nothing), appended to dst.
+func inverse(dst, ops []SemOp) []SemOp {
+	for _, op := range ops {
+		if op.Op != 0 {
+			dst = append(dst, SemOp{Num: op.Num, Op: -op.Op, Flags: NoWait})
+		}
+	}
+	return dst
 }
 
 // semopWait is the waiting semtimedop, apart so that only it pays for the
