@@ -1734,6 +1734,31 @@ func TestMsgInterrupted(t *testing.T) {
 	})
 }
 
+// TestMsgKilledReaderTakesNothing: a message sent right after a waiting
+// reader is killed stays in the queue, as for a process killed in a
+// direct msgrcv, whether or not it reached the daemon's waiting msgrcv
+// before the daemon heard of the kill: the test sends it straight after
+// the kill, ten times.
+func TestMsgKilledReaderTakesNothing(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := msgNewQueue(t, key, 0600)
+	for i := 0; i < 10; i++ {
+		p := msgStart(t, nil, "dd", "bs=64k", "count=1", "status=none", "if="+m.Path("msg", keyName(key)))
+		msgWaitDaemonWaiters(t, m, id, 1, 0)
+		if err := p.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		text := []byte(fmt.Sprintf("message %d", i))
+		msgSend(t, id, 1, text)
+		p.wait(t)
+		msgWaitDaemonWaiters(t, m, id, 0, 0)
+		if got := msgDrain(t, id); !msgSameMessages(got, []msgMessage{{1, text}}) {
+			t.Errorf("round %d: the queue held %v after the reader was killed, want the message sent", i, got)
+		}
+	}
+}
+
 // TestMsgRemovedWhileBlocked: removing a queue wakes a reader and a
 // writer blocked on it through the mount with EIDRM, as it wakes msgrcv
 // and msgsnd made directly: with ipcrm, with msg/remove, and with rm

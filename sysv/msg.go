@@ -261,6 +261,14 @@ func msgrcvWait(ctx context.Context, cred *Cred, id int, b []byte, mtype int64) 
 		}
 		return err
 	})
+	if err == nil && cred.dying() && cred.Do(func() error { return msgsnd(id, b[:mtypeSize+n], unix.IPC_NOWAIT) }) == nil {
+		// The caller was killed while it waited, and the message came
+		// before the daemon heard (the interrupt is a request of its own):
+		// a direct msgrcv would have ended with the signal and left it.
+		// It goes back to the queue, at its end; the caller hears EINTR,
+		// if anything.
+		return 0, unix.EINTR
+	}
 	return n, err
 }
 
