@@ -99,15 +99,19 @@ func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) 
 }
 
 // Create refuses a new file: a set's files are its semaphores (EPERM, as
-// in a kind's folder; EROFS on a read-only mount). In a set that is gone
-// (the kernel may hold its folder's entry for a second) every name is
-// unknown: ENOENT, as a lookup gives.
+// in a kind's folder; EROFS on a read-only mount), and a semaphore number
+// past the set is EFBIG, as semop gives for it (`echo 1 > sem/K/5` on a
+// set of 2). In a set that is gone (the kernel may hold its folder's
+// entry for a second) every name is unknown: ENOENT, as a lookup gives.
 func (n *semSetNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	if _, errno := n.stat(); errno != 0 {
 		return nil, nil, 0, errno
 	}
 	if n.kind.readOnly {
 		return nil, nil, 0, syscall.EROFS
+	}
+	if num, err := strconv.ParseUint(name, 10, 64); err == nil && strconv.FormatUint(num, 10) == name {
+		return nil, nil, 0, syscall.EFBIG // a number in the set would have been found
 	}
 	return nil, nil, 0, syscall.EPERM
 }

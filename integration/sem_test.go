@@ -1820,10 +1820,14 @@ func TestSemSetRefusesNewFiles(t *testing.T) {
 	k := newKey()
 	id := semNew(t, k, 2, 0600)
 	dir := m.Path("sem", keyName(k))
-	for _, name := range []string{"new", "2", "9"} {
-		_, err := os.OpenFile(dir+"/"+name, os.O_WRONLY|os.O_CREATE, 0644)
-		if errnoOf(err) != syscall.EPERM {
-			t.Errorf("creating %s in a set: %v, want EPERM", name, err)
+	for _, c := range []struct {
+		name string
+		want syscall.Errno
+	}{{"new", syscall.EPERM}, {"02", syscall.EPERM}, {"2", syscall.EFBIG}, {"9", syscall.EFBIG}, {"99999999999999999999", syscall.EPERM}} {
+		// A number past the set fails as semop fails for it.
+		_, err := os.OpenFile(dir+"/"+c.name, os.O_WRONLY|os.O_CREATE, 0644)
+		if errnoOf(err) != c.want {
+			t.Errorf("creating %s in a set: %v, want %v", c.name, err, c.want)
 		}
 	}
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 4 {
