@@ -41,21 +41,31 @@ func CredOf(pid, uid, gid uint32) *Cred {
 	if uid == 0 && c.keepsDaemonCaps() {
 		return c // root with its powers: groups change nothing
 	}
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status")
+	line, err := statusField(pid, "Groups")
 	if err != nil {
 		return c
 	}
-	_, rest, ok := bytes.Cut(b, []byte("\nGroups:"))
-	if !ok {
-		return c
-	}
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
 	for _, f := range bytes.Fields(line) {
 		if g, err := strconv.ParseUint(string(f), 10, 32); err == nil {
 			c.Groups = append(c.Groups, uint32(g))
 		}
 	}
 	return c
+}
+
+// statusField is the value of field name in /proc/PID/status (PID a
+// process or a thread); empty when the kernel shows no such field.
+func statusField(pid uint32, name string) ([]byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status")
+	if err != nil {
+		return nil, err
+	}
+	_, rest, ok := bytes.Cut(b, []byte("\n"+name+":"))
+	if !ok {
+		return nil, nil
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	return line, nil
 }
 
 // needsSwitch reports whether calls for c must run under c's identity.
