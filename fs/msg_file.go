@@ -9,7 +9,6 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/ipcfs/ipcfs/sysv"
-	"golang.org/x/sys/unix"
 )
 
 // queueNode is msg/NAME (mtype 0) or msg/NAME:T: a write sends one
@@ -194,10 +193,7 @@ func (p *peekFile) Access(ctx context.Context, mask uint32) syscall.Errno {
 	if err != nil {
 		return goneErrno(err)
 	}
-	if mask&unix.W_OK != 0 {
-		return syscall.EACCES
-	}
-	return objectAccess(ctx, q.Perm, fuse.S_IFREG|q.Perm.Mode&^0222, mask, false)
+	return tableAccess(ctx, q.Perm, mask)
 }
 
 func (p *peekFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

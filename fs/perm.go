@@ -62,6 +62,16 @@ func setPerm(cred *sysv.Cred, in *fuse.SetAttrIn, cur *sysv.Perm, set func(uid, 
 	return toErrno(cred.Do(func() error { return set(uid, gid, mode&0777) }))
 }
 
+// tableAccess is access(2) of a table read with an object's read
+// permission (sem/NAME/status, msg/NAME:peek): no one opens it for
+// writing (EACCES, as its open), and reading follows the object's mode.
+func tableAccess(ctx context.Context, p sysv.Perm, mask uint32) syscall.Errno {
+	if mask&unix.W_OK != 0 {
+		return syscall.EACCES
+	}
+	return objectAccess(ctx, p, fuse.S_IFREG|p.Mode&^0222, mask, false)
+}
+
 // objectAccess answers access(2) on an object file or folder showing
 // mode (its permission bits) as the kernel would answer the calls it
 // stands for: ipcperms by the caller's classes and capabilities. A

@@ -110,10 +110,17 @@ func (n *semSetNode) Create(ctx context.Context, name string, flags uint32, mode
 	if n.kind.readOnly {
 		return nil, nil, 0, syscall.EROFS
 	}
-	if num, err := strconv.ParseUint(name, 10, 64); err == nil && strconv.FormatUint(num, 10) == name {
+	if _, ok := semNumber(name); ok {
 		return nil, nil, 0, syscall.EFBIG // a number in the set would have been found
 	}
 	return nil, nil, 0, syscall.EPERM
+}
+
+// semNumber reads a semaphore's file name: a decimal number as the
+// listing spells it (no sign, no leading zero).
+func semNumber(name string) (uint64, bool) {
+	num, err := strconv.ParseUint(name, 10, 64)
+	return num, err == nil && strconv.FormatUint(num, 10) == name
 }
 
 func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -129,8 +136,8 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	case "status":
 		ops, ino = func() fs.InodeEmbedder { return newSemStatusFile(n) }, inoSemStatBase|uint64(n.id)<<16
 	default:
-		num, err := strconv.ParseUint(name, 10, 16)
-		if err != nil || strconv.FormatUint(num, 10) != name || int(num) >= s.Nsems {
+		num, ok := semNumber(name)
+		if !ok || num >= uint64(s.Nsems) {
 			return nil, syscall.ENOENT
 		}
 		ops, ino = func() fs.InodeEmbedder { return newSemFile(n, int(num)) }, inoSemBase|uint64(n.id)<<16|num

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 )
 
 // semStatusFile is sem/NAME/status. Reading it takes the set's read
@@ -47,8 +46,5 @@ func (f *semStatusFile) Access(ctx context.Context, mask uint32) syscall.Errno {
 	if errno != 0 {
 		return errno
 	}
-	if mask&unix.W_OK != 0 {
-		return syscall.EACCES
-	}
-	return objectAccess(ctx, s.Perm, fuse.S_IFREG|s.Perm.Mode&^0222, mask, false)
+	return tableAccess(ctx, s.Perm, mask)
 }
