@@ -30,13 +30,9 @@ var attachMax = sync.OnceValue(attachLimit)
 // attach is shmat of segment id as cred, within the bound.
 func attach(cred *sysv.Cred, id int, size uint64, readOnly bool) ([]byte, error) {
 	cost := attachCost(size)
-	addressSpace.Lock()
-	if addressSpace.used+cost > attachMax() {
-		addressSpace.Unlock()
+	if !reserve(cost) {
 		return nil, syscall.ENOMEM
 	}
-	addressSpace.used += cost
-	addressSpace.Unlock()
 	var mem []byte
 	err := cred.Do(func() (err error) { mem, err = sysv.ShmAttach(id, readOnly); return })
 	if err != nil {
@@ -51,6 +47,17 @@ func detach(mem []byte) error {
 	err := sysv.ShmDetach(mem)
 	release(attachCost(uint64(len(mem))))
 	return err
+}
+
+// reserve takes cost bytes of the bound, false when they are not left.
+func reserve(cost uint64) bool {
+	addressSpace.Lock()
+	defer addressSpace.Unlock()
+	if addressSpace.used+cost > attachMax() {
+		return false
+	}
+	addressSpace.used += cost
+	return true
 }
 
 func release(cost uint64) {

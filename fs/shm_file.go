@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -28,6 +29,7 @@ type segmentNode struct {
 	readOnly    bool
 	passthrough *passthrough
 	handles     atomic.Int32 // open handles, each with its attachment
+	window      segmentWindow
 }
 
 var (
@@ -130,6 +132,7 @@ func (n *segmentNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Se
 			zeroFrom(mem, size)
 			detach(mem)
 		}
+		n.window.forget()
 	}
 	return n.Getattr(ctx, fh, out)
 }
@@ -159,6 +162,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	}
 	if writable && flags&syscall.O_TRUNC != 0 {
 		zeroFrom(mem, 0)
+		n.window.forget()
 	}
 	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable, appending: flags&syscall.O_APPEND != 0}
 	n.handles.Add(1)
@@ -296,6 +300,9 @@ func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint
 	}
 	data = data[:min(int64(len(data)), size-off)]
 	if h.file != nil {
+		if n, ok := h.node.window.write(h.file, size, data, off); ok {
+			return uint32(n), 0
+		}
 		n, err := unix.Pwrite(int(h.file.Fd()), data, off)
 		return uint32(n), toErrno(err)
 	}
@@ -304,11 +311,28 @@ func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint
 }
 
 func (h *segmentHandle) Release(ctx context.Context) syscall.Errno {
-	h.node.handles.Add(-1)
+	n := h.node
+	last := n.handles.Add(-1) == 0
 	if h.file != nil {
 		h.file.Close()
 	}
-	return toErrno(detach(h.mem))
+	err := detach(h.mem)
+	if last {
+		n.window.closeAfter(n.windowLinger(), func() bool { return n.handles.Load() > 0 })
+	}
+	return toErrno(err)
+}
+
+// windowLinger is how long the window may stay after the last handle: none
+// once the segment is removed, whose memory the window would keep.
+func (n *segmentNode) windowLinger() time.Duration {
+	if !n.window.mapped() {
+		return 0
+	}
+	if s, err := sysv.ShmStat(n.id); err != nil || s.Removed() {
+		return 0
+	}
+	return windowLinger
 }
 
 // populate maps the pages of mem[off:end] in one call. A fresh attachment
