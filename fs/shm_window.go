@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipcfs/ipcfs/sysv"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,8 @@ import (
 // is mapped only when written a second time, and the mapping outlives the
 // opens so that passes over a segment (dd, a program rewriting it) pay
 // for it once. It is an mmap of the file, not an attachment: shm_nattch
-// does not count it, and the segment's times and pids are not touched.
+// does not count it, the segment's times and pids are not touched, and
+// the views do not show the daemon attached for it.
 type segmentWindow struct {
 	mu     sync.RWMutex // read: a copy in progress; write: map or unmap
 	mem    []byte       // nil: not mapped
@@ -92,7 +94,7 @@ func (w *segmentWindow) open(f *os.File, size int64) {
 	if w.mem != nil || size <= 0 || !reserve(attachCost(uint64(size))) {
 		return
 	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := sysv.MapSegmentFile(int(f.Fd()), int(size))
 	if err != nil {
 		release(attachCost(uint64(size)))
 		return
@@ -142,7 +144,7 @@ func (w *segmentWindow) close(busy func() bool) {
 	if w.mem == nil || busy() {
 		return
 	}
-	unix.Munmap(w.mem)
+	sysv.UnmapSegmentFile(w.mem)
 	release(attachCost(uint64(len(w.mem))))
 	w.mem, w.chunks = nil, nil
 }

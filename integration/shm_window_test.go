@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -65,40 +66,57 @@ func TestShmRepeatedLargeWrites(t *testing.T) {
 	shmPollUntil(t, "the daemon unmaps the segment", func() bool { return len(daemonMapsOf(t, pid, id)) == 0 })
 }
 
-// TestShmWindowNotAnAttachment: while a writable handle is open, the
-// daemon's own mapping of a segment written twice is no attachment
-// (shm_nattch counts the handle's alone), and a segment removed while
-// written is freed once the handle closes.
+// TestShmWindowNotAnAttachment: the daemon's own mapping of a segment
+// written more than once is no attachment: shm_nattch counts the open
+// handle's alone, and once the handle closes user.ipc.attached does not
+// show the daemon. A segment removed while written is freed once the
+// handle closes.
 func TestShmWindowNotAnAttachment(t *testing.T) {
 	m := mount(t)
 	pid := m.cmd.Process.Pid
 	key := newKey()
 	const size = 2 << 20
 	id := newSegment(t, key, size, 0600)
-	f, err := os.OpenFile(m.Path("shm", keyName(key)), os.O_WRONLY, 0)
+	p := m.Path("shm", keyName(key))
+	writes := func(f *os.File, seeds ...byte) {
+		t.Helper()
+		for _, seed := range seeds {
+			want := randomBytes(size, seed)
+			if _, err := f.WriteAt(want, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := segmentBytes(t, id); !bytes.Equal(got, want) {
+				t.Fatalf("the segment differs at %d from write %d", firstDiff(got, want), seed)
+			}
+		}
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for i := range 3 {
-		if _, err := f.WriteAt(randomBytes(size, byte(i)), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writes(f, 1, 2, 3)
 	if maps := daemonMapsOf(t, pid, id); len(maps) != 2 {
 		t.Errorf("the daemon maps the segment %v, want twice: the handle's attachment and the window", maps)
 	}
 	if n := nattch(t, id); n != 1 {
 		t.Errorf("nattch %d with one handle open, want 1", n)
 	}
-	want := randomBytes(size, 9)
-	if _, err := f.WriteAt(want, 0); err != nil {
-		t.Fatal(err)
+	if att, _ := viewGetxattr(p, "user.ipc.attached"); att != strconv.Itoa(pid) {
+		t.Errorf("user.ipc.attached %q with one handle open, want the daemon's pid %d", att, pid)
 	}
-	if got := segmentBytes(t, id); !bytes.Equal(got, want) {
-		t.Fatalf("the segment differs at %d from the last write", firstDiff(got, want))
+	f.Close()
+	shmPollUntil(t, "nattch is 0 after the close", func() bool { return nattch(t, id) == 0 })
+	if att, err := viewGetxattr(p, "user.ipc.attached"); att != "" || err != 0 {
+		t.Errorf("user.ipc.attached %q, %v with no handle open, want empty", att, err)
 	}
 
+	f, err = os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writes(f, 4, 5)
 	if _, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 // shmids are another numbering.
 func Attachments() (map[int][]int, error) {
 	self, _ := os.Readlink("/proc/self/ns/ipc")
+	me := os.Getpid()
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -34,11 +35,18 @@ func Attachments() (map[int][]int, error) {
 		if err != nil || ns != self {
 			continue
 		}
-		maps, err := os.ReadFile(dir + "/maps")
+		var ids []int
+		if pid == me {
+			ids, err = ownAttachedIDs(dir + "/maps")
+		} else {
+			var maps []byte
+			maps, err = os.ReadFile(dir + "/maps")
+			ids = attachedIDs(maps, nil)
+		}
 		if outOfResources(err) {
 			return nil, err
 		}
-		for _, id := range attachedIDs(maps) {
+		for _, id := range ids {
 			if l := out[id]; len(l) == 0 || l[len(l)-1] != pid {
 				out[id] = append(l, pid)
 			}
@@ -79,8 +87,9 @@ func outOfResources(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM)
 }
 
-// attachedIDs returns the shmids of the SysV attachments in a maps file.
-func attachedIDs(maps []byte) []int {
+// attachedIDs returns the shmids of the SysV attachments in a maps file,
+// but for the mappings that start at an address in notAttached.
+func attachedIDs(maps []byte, notAttached map[uintptr]bool) []int {
 	var ids []int
 	sc := bufio.NewScanner(bytes.NewReader(maps))
 	for sc.Scan() {
@@ -92,6 +101,11 @@ func attachedIDs(maps []byte) []int {
 		f := bytes.Fields(line)
 		if len(f) < 6 || !bytes.HasPrefix(f[5], []byte("/SYSV")) {
 			continue
+		}
+		if start, _, _ := bytes.Cut(f[0], []byte("-")); len(notAttached) > 0 {
+			if a, err := strconv.ParseUint(string(start), 16, 64); err == nil && notAttached[uintptr(a)] {
+				continue
+			}
 		}
 		if id, err := strconv.Atoi(string(f[4])); err == nil && !slices.Contains(ids, id) {
 			ids = append(ids, id)
