@@ -20,7 +20,8 @@ import (
 // segmentNode is shm/NAME: a regular file of the segment's size whose
 // bytes are the segment's. It holds no attachment itself: each open
 // handle attaches the segment (shmat, as the opener, so the kernel checks
-// the permission) and its release detaches it.
+// the permission) and its release detaches it. (Its window, for large
+// writes, is a mapping of the segment's file, no attachment.)
 type segmentNode struct {
 	fs.Inode
 	xattrView
@@ -318,14 +319,14 @@ func (h *segmentHandle) Release(ctx context.Context) syscall.Errno {
 	}
 	err := detach(h.mem)
 	if last {
-		n.window.closeAfter(n.windowLinger(), func() bool { return n.handles.Load() > 0 })
+		n.window.closeAfter(n.windowStay(), func() bool { return n.handles.Load() > 0 })
 	}
 	return toErrno(err)
 }
 
-// windowLinger is how long the window may stay after the last handle: none
+// windowStay is how long the window may stay after the last handle: none
 // once the segment is removed, whose memory the window would keep.
-func (n *segmentNode) windowLinger() time.Duration {
+func (n *segmentNode) windowStay() time.Duration {
 	if !n.window.mapped() {
 		return 0
 	}

@@ -15,9 +15,10 @@ import (
 // the segment's writable handles and kept a while after the last closes.
 //
 // A large write copies into it at memory speed once its pages are mapped,
-// where a pwrite to the file looks every page up again (256 MiB in 1 MiB
-// copies here: 17 ms against 47). Mapping the pages costs more than one
-// pwrite (42 ms, and a fresh segment's pages are zeroed first), so a chunk
+// where a pwrite to the file looks every page up again (BenchmarkSegmentCopy:
+// 2.8 and 0.79 times the speed of a pwrite into /dev/shm). Mapping the
+// pages costs more than one pwrite (mapping and copying: 0.59, and a fresh
+// segment's pages are zeroed first), so a chunk
 // is mapped only when written a second time, and the mapping outlives the
 // opens so that passes over a segment (dd, a program rewriting it) pay
 // for it once. It is an mmap of the file, not an attachment: shm_nattch
@@ -36,7 +37,7 @@ const (
 	// windowMinWrite: a smaller write goes by pwrite, as mapping a chunk
 	// for it would cost more than its copy saves.
 	windowMinWrite = 64 << 10
-	// windowLinger is how long the mapping stays after the last writable
+	// windowLinger is how long the mapping stays after the segment's last
 	// handle closes. The segment's memory cannot be freed while it is
 	// mapped, so it goes at once when the segment is removed.
 	windowLinger = time.Second
@@ -120,7 +121,7 @@ func (w *segmentWindow) forget() {
 }
 
 // closeAfter unmaps the window after d, unless busy says by then that a
-// writable handle is open again; d 0 unmaps it now.
+// handle is open again; d 0 unmaps it now.
 func (w *segmentWindow) closeAfter(d time.Duration, busy func() bool) {
 	if d == 0 {
 		w.close(busy)
