@@ -46,8 +46,9 @@ var errWouldWait = errors.New("would wait")
 //
 // The call runs on a thread locked to a goroutine that ends without
 // unlocking it, so the runtime ends the thread too: a thousand waiters
-// cost a thousand threads while they wait, and none afterwards, and no
-// thread ever goes back to the pool with a caller's identity.
+// cost a thousand threads while they wait, and none afterwards (see
+// thread_trim.go for the idle ones their wakeup leaves), and no thread
+// ever goes back to the pool with a caller's identity.
 //
 // try is call made without waiting, which gives errWouldWait where call
 // would wait, and the result call would have otherwise (a timeout that
@@ -57,7 +58,11 @@ func (c *Cred) Block(ctx context.Context, call, try func() error) error {
 	if err, ok := c.awaitSlot(ctx, try); !ok {
 		return err
 	}
-	defer func() { <-waitSlots() }()
+	waitBegins()
+	defer func() {
+		waitEnds()
+		<-waitSlots()
+	}()
 
 	tids := make(chan int, 1)
 	done := make(chan error, 1)
