@@ -42,6 +42,11 @@ func idleThreads(t *testing.T, n int) {
 // trimDelay; the process is back to the threads it had when the wait
 // began, give or take a few.
 func TestTrimAfterBurst(t *testing.T) {
+	eventually(t, "no call to wait (as earlier tests may leave one ending)", func() bool {
+		burst.Lock()
+		defer burst.Unlock()
+		return burst.waiting == 0
+	})
 	id := newSemSet(t, 1, 0600)
 	done := blockedSemop(t, bg, nil, id, []SemOp{{Num: 0, Op: -1}}, 0, false)
 	burst.Lock()
