@@ -31,7 +31,9 @@ func idleThreads(t *testing.T, n int) {
 	}
 	eventually(t, "the runtime to start threads for the blocked readers", func() bool { return threadCount() >= start+n/2 })
 	for _, w := range writers {
-		unix.Write(w, []byte{0})
+		if _, err := unix.Write(w, []byte{0}); err != nil {
+			t.Fatal(err) // a reader would wait for good
+		}
 		unix.Close(w)
 	}
 	wg.Wait()
