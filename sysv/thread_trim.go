@@ -86,23 +86,9 @@ func endThread() {
 	<-done
 }
 
-// threadCount is the process's number of threads (/proc/self/stat's
-// 20th field); 0 when unknown.
+// threadCount is the process's number of threads; 0 when unknown.
 func threadCount() int {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: count from the
-	// last ')', after which come state (3) to num_threads (20).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 18 {
-		return 0
-	}
-	n, _ := strconv.Atoi(string(f[17]))
+	line, _ := statusField(uint32(os.Getpid()), "Threads")
+	n, _ := strconv.Atoi(string(bytes.TrimSpace(line)))
 	return n
 }
