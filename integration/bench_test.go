@@ -101,7 +101,9 @@ func BenchmarkShmRead(b *testing.B) {
 	}
 }
 
-// BenchmarkShmWrite: the same with 1 MiB writes.
+// BenchmarkShmWrite: the same with 1 MiB writes; then with the writer
+// (this process) and the daemon on one CPU (onCPU0), where each request
+// and its reply wake a thread on the CPU that sent it.
 func BenchmarkShmWrite(b *testing.B) {
 	m := mount(b)
 	seg, tmpfs, size := benchSegment(b, m)
@@ -109,6 +111,11 @@ func BenchmarkShmWrite(b *testing.B) {
 		ratio(b, "write/tmpfs",
 			func() float64 { return throughput(b, seg, size, true) },
 			func() float64 { return throughput(b, tmpfs, size, true) })
+		restore := onCPU0(b, m.cmd.Process.Pid, os.Getpid())
+		ratio(b, "write-one-cpu/tmpfs",
+			func() float64 { return throughput(b, seg, size, true) },
+			func() float64 { return throughput(b, tmpfs, size, true) })
+		restore()
 	}
 }
 
@@ -198,33 +205,39 @@ func timeLoop(b *testing.B, cmd *exec.Cmd) float64 {
 }
 
 // onCPU0 runs every thread of the processes pids on CPU 0 alone, until
-// the returned function puts back the CPUs each had. With the shell on
-// CPU 0 too, a request and its reply wake a thread on the same CPU: what
-// is left is the cost of the requests themselves, without the wakeups
-// of an idle CPU, which on this virtual machine cost more than the rest.
+// the returned function gives every thread they then have (those started
+// meanwhile too) back the CPUs its process had. With the caller on CPU 0
+// too, a request and its reply wake a thread on the same CPU: what is
+// left is the cost of the requests themselves, without the wakeups of an
+// idle CPU, which on this virtual machine cost more than the rest.
 func onCPU0(b *testing.B, pids ...int) (restore func()) {
 	saved := map[int]unix.CPUSet{}
 	var one unix.CPUSet
 	one.Set(0)
 	for _, pid := range pids {
-		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-		if err != nil {
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(pid, &set); err != nil {
 			b.Fatal(err)
 		}
-		for _, t := range tasks {
-			tid, _ := strconv.Atoi(t.Name())
-			var set unix.CPUSet
-			if err := unix.SchedGetaffinity(tid, &set); err != nil {
-				continue // exited meanwhile
-			}
-			if err := unix.SchedSetaffinity(tid, &one); err == nil {
-				saved[tid] = set
-			}
-		}
+		saved[pid] = set
+		eachThread(b, pid, func(tid int) { unix.SchedSetaffinity(tid, &one) })
 	}
 	return func() {
-		for tid, set := range saved {
-			unix.SchedSetaffinity(tid, &set)
+		for pid, set := range saved {
+			eachThread(b, pid, func(tid int) { unix.SchedSetaffinity(tid, &set) })
+		}
+	}
+}
+
+// eachThread calls f with the id of each thread of process pid.
+func eachThread(b *testing.B, pid int, f func(tid int)) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			f(tid)
 		}
 	}
 }
