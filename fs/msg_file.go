@@ -23,6 +23,7 @@ type queueNode struct {
 	// receives any type.
 	mtype int64
 	files *openSlots // the kind's: this inode is free again when closed
+	kept  keptAttr
 }
 
 func newQueueNode(id int, readOnly bool, mtype int64, files *openSlots) *queueNode {
@@ -45,6 +46,10 @@ func (n *queueNode) OnForget() {
 }
 
 func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.kept.answer(fh, out, n.attr(out))
+}
+
+func (n *queueNode) attr(out *fuse.AttrOut) syscall.Errno {
 	q, err := sysv.MsgStat(n.id)
 	if err != nil {
 		return goneErrno(err)

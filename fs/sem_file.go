@@ -15,7 +15,8 @@ import (
 // which chmod and chown change (IPC_SET on the set).
 type setFile struct {
 	fs.Inode
-	set *semSetNode
+	set  *semSetNode
+	kept keptAttr
 }
 
 var (
@@ -31,7 +32,7 @@ func (f *setFile) OnForget() {
 }
 
 func (f *setFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return f.set.fileAttr(out)
+	return f.kept.answer(fh, out, f.set.fileAttr(out))
 }
 
 func (f *setFile) Access(ctx context.Context, mask uint32) syscall.Errno {
