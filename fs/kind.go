@@ -53,6 +53,11 @@ func callerCred(ctx context.Context) *sysv.Cred {
 // its openSlots say which inode each lookup gets.
 type inodePerOpener interface{ openSlots() *openSlots }
 
+// folderKind is a kind whose objects are folders (sem/: a set is one).
+// Each such folder's `..` is a link to the kind's folder, so its link
+// count is 2 and one for each object, as a directory's is.
+type folderKind interface{ objectsAreFolders() }
+
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
 type aliaser interface {
 	// alias returns the node and inode number (0: any) for SUFFIX of o.

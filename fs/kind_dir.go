@@ -32,9 +32,29 @@ var (
 	_ fs.NodeSetattrer      = (*kindDir)(nil)
 )
 
+// Getattr: a fixed folder; sem/'s link count follows its sets (see
+// folderKind), read afresh at each stat.
 func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	fixedAttr(out, fuse.S_IFDIR|0755, 2)
+	if _, ok := d.kind.(folderKind); !ok {
+		fixedAttr(out, fuse.S_IFDIR|0755, 2)
+		return 0
+	}
+	objs, err := d.kind.list()
+	if err != nil {
+		return toErrno(err)
+	}
+	fixedAttr(out, fuse.S_IFDIR|0755, 2+uint32(len(objs)))
+	out.SetTimeout(d.attrTimeout())
 	return 0
+}
+
+// attrTimeout is how long the kernel may keep the folder's attributes:
+// not at all for sem/, whose link count changes with its sets.
+func (d *kindDir) attrTimeout() time.Duration {
+	if _, ok := d.kind.(folderKind); ok {
+		return objectAttrTimeout
+	}
+	return fixedTimeout
 }
 
 func (d *kindDir) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {

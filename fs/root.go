@@ -75,7 +75,11 @@ func (r *Root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if c == nil {
 		return nil, syscall.ENOENT
 	}
-	return entry(ctx, c, out, fixedTimeout, fixedTimeout), 0
+	attrTTL := fixedTimeout
+	if d, ok := c.Operations().(*kindDir); ok {
+		attrTTL = d.attrTimeout()
+	}
+	return entry(ctx, c, out, fixedTimeout, attrTTL), 0
 }
 
 func (r *Root) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -36,6 +36,8 @@ func searchBits(mode uint32) uint32 {
 	return x
 }
 
+func (semKind) objectsAreFolders() {}
+
 func (semKind) list() ([]object, error) {
 	sets, err := sysv.SemSets()
 	if err != nil {

@@ -674,6 +674,54 @@ func TestSemListing(t *testing.T) {
 	semCheckStat(t, m.Path("sem", keyName(k1)), id1)
 }
 
+// TestSemFolderLinks: sem/ has the link count of a directory holding one
+// folder per set the kernel lists (2 and one for each `..`), at once
+// after a set is made or removed; a set's folder holds no folder (2), and
+// shm/ and msg/ hold none. Sets other tests make at the same time may
+// move the kernel's count: each check retries until a stat falls between
+// two equal counts.
+func TestSemFolderLinks(t *testing.T) {
+	m := mount(t)
+	kernelSets := func() int {
+		b, err := os.ReadFile("/proc/sysvipc/sem")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "\n") - 1 // a header line
+	}
+	check := func(when string) {
+		t.Helper()
+		var got uint64
+		var before, after int
+		for range 50 {
+			before = kernelSets()
+			got = statOf(t, m.Path("sem")).Nlink
+			if after = kernelSets(); before == after && got == uint64(2+after) {
+				return
+			}
+		}
+		t.Errorf("sem/ %s: nlink %d; the kernel lists %d sets (then %d): want 2 more", when, got, before, after)
+	}
+	check("at first")
+	key := newKey()
+	id := semNew(t, key, 2, 0600)
+	check("after semget")
+	if n := statOf(t, m.Path("sem", keyName(key))).Nlink; n != 2 {
+		t.Errorf("a set's folder: nlink %d, want 2", n)
+	}
+	made := newKey()
+	semRemoveKeyLater(t, made)
+	mustSh(t, "echo "+keyName(made)+" 1 > "+m.Path("sem", "create"))
+	check("after a create through the mount")
+	semctlRaw(id, 0, unix.IPC_RMID, 0)
+	check("after IPC_RMID")
+	for _, kind := range []string{"shm", "msg"} {
+		if n := statOf(t, m.Path(kind)).Nlink; n != 2 {
+			t.Errorf("%s/: nlink %d, want 2", kind, n)
+		}
+	}
+}
+
 // TestSemRmdirRm: rmdir is IPC_RMID; rm of a set is EISDIR; files in a
 // set cannot be removed; sem/remove removes named sets, or none.
 func TestSemRmdirRm(t *testing.T) {
