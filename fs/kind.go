@@ -56,7 +56,10 @@ type inodePerOpener interface{ openSlots() *openSlots }
 // folderKind is a kind whose objects are folders (sem/: a set is one).
 // Each such folder's `..` is a link to the kind's folder, so its link
 // count is 2 and one for each object, as a directory's is.
-type folderKind interface{ objectsAreFolders() }
+type folderKind interface {
+	// count is how many objects there are, in one call to the kernel.
+	count() (int, error)
+}
 
 // aliaser is a kind with lookup-only names NAME:SUFFIX (msg/NAME:T).
 type aliaser interface {

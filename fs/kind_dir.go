@@ -35,15 +35,16 @@ var (
 // Getattr: a fixed folder; sem/'s link count follows its sets (see
 // folderKind), read afresh at each stat.
 func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	if _, ok := d.kind.(folderKind); !ok {
+	f, ok := d.kind.(folderKind)
+	if !ok {
 		fixedAttr(out, fuse.S_IFDIR|0755, 2)
 		return 0
 	}
-	objs, err := d.kind.list()
+	n, err := f.count()
 	if err != nil {
 		return toErrno(err)
 	}
-	fixedAttr(out, fuse.S_IFDIR|0755, 2+uint32(len(objs)))
+	fixedAttr(out, fuse.S_IFDIR|0755, 2+uint32(n))
 	out.SetTimeout(d.attrTimeout())
 	return 0
 }

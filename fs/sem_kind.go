@@ -36,7 +36,11 @@ func searchBits(mode uint32) uint32 {
 	return x
 }
 
-func (semKind) objectsAreFolders() {}
+// count is SEM_INFO's semusz: the sets in use, which ipcs -u shows.
+func (semKind) count() (int, error) {
+	u, err := sysv.SemUsage()
+	return int(u.Semusz), err
+}
 
 func (semKind) list() ([]object, error) {
 	sets, err := sysv.SemSets()
