@@ -35,16 +35,15 @@ var (
 // Getattr: a fixed folder; sem/'s link count follows its sets (see
 // folderKind), read afresh at each stat.
 func (d *kindDir) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	f, ok := d.kind.(folderKind)
-	if !ok {
-		fixedAttr(out, fuse.S_IFDIR|0755, 2)
-		return 0
+	nlink := uint32(2)
+	if f, ok := d.kind.(folderKind); ok {
+		n, err := f.count()
+		if err != nil {
+			return toErrno(err)
+		}
+		nlink += uint32(n)
 	}
-	n, err := f.count()
-	if err != nil {
-		return toErrno(err)
-	}
-	fixedAttr(out, fuse.S_IFDIR|0755, 2+uint32(n))
+	fixedAttr(out, fuse.S_IFDIR|0755, nlink)
 	out.SetTimeout(d.attrTimeout())
 	return 0
 }
