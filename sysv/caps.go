@@ -59,22 +59,19 @@ func userNSOf(pid string) (string, error) {
 	return os.Readlink("/proc/" + pid + "/ns/user")
 }
 
-// callerCaps is the effective set of thread tid, whose uid is uid (in the
-// daemon's user namespace), as far as it counts here. Capabilities are
-// held over a user namespace (and those below it): a container's root
-// has a full set, over its own namespace alone. So a caller's are taken
-// only if it is in the daemon's namespace, or is uid 0 here: a process
-// of the real root in a namespace of its own, which already owns
-// everything root owns (its files included), gains nothing by them, and
-// not asking spares every root request the readlink (3 us, where capget
-// costs 0.4). One gone has none.
-func callerCaps(tid, uid uint32) uint64 {
+// callerCaps is the effective set of thread tid, as far as it counts
+// here. Capabilities are held over a user namespace (and those below
+// it): a container's root has a full set, over its own namespace alone.
+// So a caller's are taken only if it is in the daemon's namespace,
+// whatever its uid: any process may make a namespace of its own, where
+// it holds every capability, and a root that has given up its own (an
+// empty bounding set) would get them back so. The readlink this costs
+// (3 us, where capget costs 0.4) is asked only of a caller holding some.
+// One gone has none.
+func callerCaps(tid uint32) uint64 {
 	c, err := capsOf(int(tid))
 	if err != nil || c.eff == 0 {
 		return 0
-	}
-	if uid == 0 {
-		return c.eff
 	}
 	if ns, err := userNSOf(strconv.FormatUint(uint64(tid), 10)); err != nil || ns != daemonUserNS || ns == "" {
 		return 0

@@ -37,7 +37,7 @@ func CredOf(pid, uid, gid uint32) *Cred {
 	if pid == 0 {
 		return c
 	}
-	c.Caps = callerCaps(pid, uid)
+	c.Caps = callerCaps(pid)
 	if uid == 0 && c.keepsDaemonCaps() {
 		return c // root with its powers: groups change nothing
 	}

@@ -40,11 +40,17 @@
  *   chmod PATH MODE            MODE in octal
  *   chown PATH UID GID         -1 leaves one unchanged
  *   unlink PATH | rmdir PATH
+ *
+ * A first argument `userns` moves permtool into a user namespace of its
+ * own before the commands (unshare(CLONE_NEWUSER), no id mapping): there
+ * it holds every capability, over that namespace alone, and its ids are
+ * unmapped (id prints the overflow ids).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,7 +353,15 @@ static int one(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc;) {
+	int i = 1;
+	if (argc > 1 && !strcmp(argv[1], "userns")) {
+		if (unshare(CLONE_NEWUSER)) {
+			perror("permtool: unshare(CLONE_NEWUSER)");
+			return 2;
+		}
+		i++;
+	}
+	while (i < argc) {
 		int n = one(argc - i, argv + i);
 		if (n == 0) {
 			fprintf(stderr, "permtool: bad command at %s\n", argv[i]);
