@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,11 +118,27 @@ func mount(t testing.TB, flags ...string) *Mount {
 	return m
 }
 
+// mountWrapped is mount with the daemon started through wrapper, a
+// command and its arguments (setpriv's) that then runs ipcfs.
+func mountWrapped(t testing.TB, wrapper []string, flags ...string) *Mount {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "mnt")
+	m := startCmd(t, dir, append(append(slices.Clip(wrapper), ipcfsBin), flags...))
+	m.waitMounted()
+	return m
+}
+
 // startAt starts ipcfs on dir without waiting.
 func startAt(t testing.TB, dir string, flags ...string) *Mount {
 	t.Helper()
+	return startCmd(t, dir, append([]string{ipcfsBin}, flags...))
+}
+
+// startCmd starts argv with dir as its last argument, without waiting.
+func startCmd(t testing.TB, dir string, argv []string) *Mount {
+	t.Helper()
 	m := &Mount{t: t, Dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}}
-	m.cmd = exec.Command(ipcfsBin, append(flags, dir)...)
+	m.cmd = exec.Command(argv[0], append(argv[1:], dir)...)
 	m.cmd.Stdout = &lockedWriter{m: &m.mu, w: m.log}
 	m.cmd.Stderr = m.cmd.Stdout
 	if err := m.cmd.Start(); err != nil {

@@ -1077,3 +1077,60 @@ func TestPermSemValuesNeedRead(t *testing.T) {
 		t.Errorf("semval as root: %q, want 7", out)
 	}
 }
+
+// TestPermDaemonCannotRead: a daemon that may not read an object (one not
+// run by root, or here root without CAP_IPC_OWNER) still finds it, as
+// ipcs lists it: IPC_STAT would refuse it, and the daemon asks as
+// /proc/sysvipc does. An object made with mode 0 through create is made
+// and named, shows its attributes, takes a chmod and goes when removed,
+// as the syscalls let its owner; its data stays refused (EACCES).
+func TestPermDaemonCannotRead(t *testing.T) {
+	m := mountWrapped(t, []string{"setpriv", "--bounding-set=-ipc_owner", "--inh-caps=-ipc_owner"})
+	for _, kind := range []string{"shm", "sem", "msg"} {
+		key := newKey()
+		permRemoveKeyLater(t, kind, key)
+		name := keyName(key)
+		spec := map[string]string{"shm": " 4096 0", "sem": " 1 0", "msg": " 0"}[kind]
+		if out, errOut, err := sh(t, "exec 3<>"+m.Path(kind, "create")+"; echo "+name+spec+" >&3 && cat <&3"); err != nil || out != name+"\n" {
+			t.Errorf("%s: create %q: %v %q %q, want the name", kind, name+spec, err, out, errOut)
+			continue
+		}
+		id, err := permGet(kind, key)
+		if err != nil {
+			t.Fatalf("%s %s: not made: %v", kind, name, err)
+		}
+		o := permObject{kind: kind, key: key, id: id}
+		file := m.Path(kind, name)
+		if kind == "sem" {
+			file += "/0"
+		}
+		if st := statOf(t, file); st.Mode&0777 != 0 || st.Uid != 0 {
+			t.Errorf("%s: stat %s: mode %o uid %d, want 0 and 0", kind, file, st.Mode&0777, st.Uid)
+		}
+		if out := mustSh(t, "ls "+m.Path(kind)); !strings.Contains(out, name) {
+			t.Errorf("%s: ls does not list %s: %q", kind, name, out)
+		}
+		if _, _, err := sh(t, "cat "+file); err == nil {
+			t.Errorf("%s: cat of %s succeeded; the daemon may not read it", kind, file)
+		}
+		if err := os.Chmod(m.Path(kind, name), 0640); err != nil {
+			t.Errorf("%s: chmod: %v", kind, err)
+		}
+		if r := permRun(t, permRoot, permInfoCmd(o))[0]; r.errno != 0 || r.vals[4] != "640" {
+			t.Errorf("%s: after chmod 640: %v %q", kind, r.errno, r.vals)
+		}
+		if err := os.Chmod(m.Path(kind, name), 0); err != nil {
+			t.Errorf("%s: chmod back: %v", kind, err)
+		}
+		rm := "rm "
+		if kind == "sem" {
+			rm = "rmdir "
+		}
+		if _, errOut, err := sh(t, rm+m.Path(kind, name)); err != nil {
+			t.Errorf("%s: %s: %v %s", kind, rm, err, errOut)
+		}
+		if _, err := permGet(kind, key); err != syscall.ENOENT {
+			t.Errorf("%s: after rm: %v, want ENOENT", kind, err)
+		}
+	}
+}

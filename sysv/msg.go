@@ -77,10 +77,15 @@ func MsgGet(key Key, flags int) (int, error) {
 	return int(r), nil
 }
 
-// MsgStat is msgctl(IPC_STAT).
+// MsgStat is msgctl(IPC_STAT), or MSG_STAT_ANY where the daemon may not
+// read the queue (see statAny).
 func MsgStat(id int) (Queue, error) {
 	var d msqid64Ds
-	if _, err := msgctl(id, unix.IPC_STAT, unsafe.Pointer(&d)); err != nil {
+	_, err := msgctl(id, unix.IPC_STAT, unsafe.Pointer(&d))
+	if err == unix.EACCES {
+		err = statAny(id, func(idx int) (int, error) { return msgctl(idx, msgStatAny, unsafe.Pointer(&d)) })
+	}
+	if err != nil {
 		return Queue{}, err
 	}
 	return queueOf(id, &d), nil

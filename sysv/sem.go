@@ -92,10 +92,15 @@ func SemGet(key Key, nsems int, flags int) (int, error) {
 	return int(r), nil
 }
 
-// SemStat is semctl(IPC_STAT).
+// SemStat is semctl(IPC_STAT), or SEM_STAT_ANY where the daemon may not
+// read the set (see statAny).
 func SemStat(id int) (SemSet, error) {
 	var d semid64Ds
-	if _, err := semctlPtr(id, 0, unix.IPC_STAT, unsafe.Pointer(&d)); err != nil {
+	_, err := semctlPtr(id, 0, unix.IPC_STAT, unsafe.Pointer(&d))
+	if err == unix.EACCES {
+		err = statAny(id, func(idx int) (int, error) { return semctlPtr(idx, 0, semStatAny, unsafe.Pointer(&d)) })
+	}
+	if err != nil {
 		return SemSet{}, err
 	}
 	return semSetOf(id, &d), nil

@@ -35,10 +35,15 @@ func ShmGet(key Key, size uint64, flags int) (int, error) {
 	return unix.SysvShmGet(int(key), int(size), flags)
 }
 
-// ShmStat is shmctl(IPC_STAT).
+// ShmStat is shmctl(IPC_STAT), or SHM_STAT_ANY where the daemon may not
+// read the segment (see statAny).
 func ShmStat(id int) (Segment, error) {
 	var d unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
+	_, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d)
+	if err == unix.EACCES {
+		err = statAny(id, func(idx int) (int, error) { return unix.SysvShmCtl(idx, shmStatAny, &d) })
+	}
+	if err != nil {
 		return Segment{}, err
 	}
 	return segmentOf(id, &d), nil
