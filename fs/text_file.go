@@ -31,7 +31,8 @@ var (
 
 func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	fixedAttr(out, fuse.S_IFREG|0444, 1)
-	out.Size = viewSize
+	out.Size = viewSizeOf(fh)
+	out.SetTimeout(objectAttrTimeout) // so that a seek to the end asks (viewSizeOf)
 	return 0
 }
 
@@ -43,6 +44,17 @@ func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 // back to read(2), which reads to the end whatever the size. Tools that
 // trust a size (tail -c) do not trust one of a block (st_blksize).
 const viewSize = 4096
+
+// viewSizeOf is the size of a view as seen through fh: the length of its
+// open's text, which the kernel asks for at a seek to the end (tail -n
+// reads back from there), or viewSize without one (a stat of the path,
+// unless go-fuse lends it an open of the file).
+func viewSizeOf(fh fs.FileHandle) uint64 {
+	if h, ok := fh.(*textHandle); ok {
+		return uint64(len(h.text))
+	}
+	return viewSize
+}
 
 func (t *textFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	return fixedSetattr(ctx, t, fh, in, out, false)

@@ -1820,3 +1820,49 @@ func TestViewsAttachedSeenByCaller(t *testing.T) {
 		t.Errorf("as uid 1000: user.ipc.attached and status's attached: %q (%v %s); want %d for both", out, err, errs, theirs)
 	}
 }
+
+// TestViewTail: tail reads the end of a view longer than the size a stat
+// shows (4096): tail -n seeks to the end, where the kernel asks the size
+// of the open's own text, and reads back from there; tail -c reads it
+// all. Each shows what the last lines and bytes of a cat of the view are.
+// Checked on the three kinds of view: a folder's status, a set's status
+// and a queue's peek, each made longer than 4096 bytes.
+func TestViewTail(t *testing.T) {
+	m := mount(t)
+	var script strings.Builder
+	for i := 0; i < 30; i++ {
+		k := newKey()
+		removeShmLater(t, k)
+		fmt.Fprintf(&script, "echo %s 4096 > %s\n", keyName(k), m.Path("shm", "create"))
+	}
+	mustSh(t, script.String())
+	semKey := newKey()
+	semNew(t, semKey, 200, 0600)
+	msgKey := newKey()
+	q := msgNewQueue(t, msgKey, 0600)
+	for i := 0; i < 150; i++ {
+		msgSend(t, q, int64(i+1), []byte(fmt.Sprintf("message number %d", i)))
+	}
+	for _, view := range []string{m.Path("shm", "status"), m.Path("sem", keyName(semKey), "status"), m.Path("msg", keyName(msgKey)+":peek")} {
+		text := mustSh(t, "cat "+view)
+		if len(text) <= 4096 {
+			t.Fatalf("%s: %d bytes; the test wants more than 4096", view, len(text))
+		}
+		if st := statOf(t, view); st.Size != 4096 {
+			t.Errorf("stat %s: size %d, want 4096", view, st.Size)
+		}
+		lines := strings.SplitAfter(text, "\n")
+		lines = lines[:len(lines)-1] // after the last newline
+		for _, n := range []int{1, 3, 40} {
+			want := strings.Join(lines[max(0, len(lines)-n):], "")
+			if got := mustSh(t, fmt.Sprintf("tail -n %d %s", n, view)); got != want {
+				t.Errorf("tail -n %d %s: %q, want %q", n, view, got, want)
+			}
+		}
+		for _, n := range []int{10, 5000} {
+			if got := mustSh(t, fmt.Sprintf("tail -c %d %s", n, view)); got != text[len(text)-n:] {
+				t.Errorf("tail -c %d %s: %q, want the last %d bytes of cat's", n, view, got, n)
+			}
+		}
+	}
+}
