@@ -17,9 +17,9 @@ import (
 // beside the kind's control files (create, remove, status).
 type kindDir struct {
 	fs.Inode
-	kind     kind
-	readOnly bool
-	controls map[string]*fs.Inode
+	fixedNames // readOnly: a read-only mount
+	kind       kind
+	controls   map[string]*fs.Inode
 }
 
 var (

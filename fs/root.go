@@ -24,6 +24,7 @@ type Options struct {
 // Root is the top of the mount: shm/, sem/, msg/ and the views.
 type Root struct {
 	fs.Inode
+	fixedNames
 	opts Options
 	undo *sysv.Undo // semop undo records kept for the callers' processes
 	// passthrough: read-only opens of segments are served by the kernel
@@ -38,7 +39,7 @@ func NewRoot(opts Options) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Root{opts: opts, undo: undo}, nil
+	return &Root{fixedNames: fixedNames{opts.ReadOnly}, opts: opts, undo: undo}, nil
 }
 
 var (
@@ -98,7 +99,7 @@ func (r *Root) OnAdd(ctx context.Context) {
 
 // addKind adds the folder of one kind with its control files.
 func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl [3]uint64) {
-	d := &kindDir{kind: k, readOnly: r.opts.ReadOnly, controls: map[string]*fs.Inode{}}
+	d := &kindDir{fixedNames: fixedNames{r.opts.ReadOnly}, kind: k, controls: map[string]*fs.Inode{}}
 	dir := r.NewPersistentInode(ctx, d, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino})
 	r.AddChild(name, dir, false)
 

@@ -65,7 +65,7 @@ func (semKind) stat(id int) (object, error) {
 func (semKind) idOf(key sysv.Key) (int, error) { return sysv.SemGet(key, 0, 0) }
 
 func (k semKind) node(o *object) fs.InodeEmbedder {
-	n := &semSetNode{id: o.id, key: o.key, kind: k}
+	n := &semSetNode{fixedNames: fixedNames{k.readOnly}, id: o.id, key: o.key, kind: k}
 	n.list = n.xattrs
 	return n
 }

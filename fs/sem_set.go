@@ -16,6 +16,7 @@ import (
 // semop (atomic multi-operation writes) and status.
 type semSetNode struct {
 	fs.Inode
+	fixedNames
 	xattrView
 	id    int
 	key   sysv.Key

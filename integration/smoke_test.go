@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -181,6 +182,60 @@ func TestFixedNodesRefuseChanges(t *testing.T) {
 		var after unix.Stat_t
 		if err := unix.Stat(path, &after); err != nil || after.Mode != before.Mode || after.Uid != before.Uid || after.Mtim != before.Mtim {
 			t.Errorf("%s changed: %+v -> %+v (%v)", p, before, after, err)
+		}
+	}
+}
+
+// TestNamesCannotBeMade: mkdir, mknod, ln -s, ln and mv fail with EPERM in
+// every folder, as touch of a new name does (objects are made through
+// create, and an object's name is its key), and EROFS on a read-only
+// mount; no name is made or moved.
+func TestNamesCannotBeMade(t *testing.T) {
+	for _, ro := range []bool{false, true} {
+		var flags []string
+		want := syscall.EPERM
+		if ro {
+			flags, want = []string{"--ro"}, syscall.EROFS
+		}
+		m := mount(t, flags...)
+		seg, set, queue := newKey(), newKey(), newKey()
+		newSegment(t, seg, 4096, 0644)
+		semNew(t, set, 2, 0644)
+		msgNewQueue(t, queue, 0644)
+		segP, setP := m.Path("shm", keyName(seg)), m.Path("sem", keyName(set))
+		for _, dir := range []string{m.Dir, m.Path("shm"), m.Path("sem"), m.Path("msg"), setP} {
+			for what, err := range map[string]error{
+				"mkdir":   unix.Mkdir(filepath.Join(dir, "new"), 0755),
+				"mkfifo":  unix.Mkfifo(filepath.Join(dir, "new"), 0644),
+				"mknod":   unix.Mknod(filepath.Join(dir, "new"), unix.S_IFREG|0644, 0),
+				"symlink": unix.Symlink("target", filepath.Join(dir, "new")),
+				"link":    unix.Link(segP, filepath.Join(dir, "new")),
+			} {
+				if err != want {
+					t.Errorf("ro %v: %s in %s: %v, want %v", ro, what, dir, err, want)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "new")); !os.IsNotExist(err) {
+				t.Errorf("ro %v: %s/new after the tries: %v, want ENOENT", ro, dir, err)
+			}
+		}
+		for _, mv := range [][2]string{
+			{segP, m.Path("shm", keyName(newKey()))},
+			{m.Path("msg", keyName(queue)), m.Path("msg", "0x1")},
+			{setP, m.Path("sem", "other")},
+			{filepath.Join(setP, "0"), filepath.Join(setP, "2")},
+			{m.Path("limits"), m.Path("limits2")},
+			{m.Path("shm", "status"), m.Path("shm", "status2")},
+		} {
+			if err := unix.Rename(mv[0], mv[1]); err != want {
+				t.Errorf("ro %v: mv %s %s: %v, want %v", ro, mv[0], mv[1], err, want)
+			}
+			if _, err := os.Lstat(mv[0]); err != nil {
+				t.Errorf("ro %v: %s after mv: %v", ro, mv[0], err)
+			}
+			if _, err := os.Lstat(mv[1]); !os.IsNotExist(err) {
+				t.Errorf("ro %v: %s after mv: %v, want ENOENT", ro, mv[1], err)
+			}
 		}
 	}
 }
