@@ -203,10 +203,7 @@ func (d *kindDir) Rmdir(ctx context.Context, name string) syscall.Errno {
 // Create is refused: an object needs a size or a count that a file
 // creation cannot carry. The `create` control file makes objects.
 func (d *kindDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
-	if d.readOnly {
-		return nil, nil, 0, syscall.EROFS
-	}
-	return nil, nil, 0, syscall.EPERM
+	return nil, nil, 0, d.refused()
 }
 
 func (d *kindDir) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

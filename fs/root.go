@@ -62,12 +62,10 @@ func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn
 func (r *Root) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }
 func (r *Root) Rmdir(ctx context.Context, name string) syscall.Errno  { return syscall.EPERM }
 
-// Create is EPERM, as in a kind's folder (go-fuse's answer is EROFS).
+// Create is EPERM, as in a kind's folder (go-fuse's answer is EROFS); see
+// fixedNames.
 func (r *Root) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
-	if r.opts.ReadOnly {
-		return nil, nil, 0, syscall.EROFS
-	}
-	return nil, nil, 0, syscall.EPERM
+	return nil, nil, 0, r.refused()
 }
 
 // Lookup finds the fixed children, whose entries never go stale.
