@@ -112,10 +112,7 @@ type Mount struct {
 // and waits until the mount is up. It is unmounted when the test ends.
 func mount(t testing.TB, flags ...string) *Mount {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnt")
-	m := startAt(t, dir, flags...)
-	m.waitMounted()
-	return m
+	return mountWrapped(t, nil, flags...)
 }
 
 // mountWrapped is mount with the daemon started through wrapper, a
