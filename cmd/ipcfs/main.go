@@ -46,6 +46,9 @@ func main() {
 }
 
 func run(c *config) error {
+	if c.allowOther && os.Geteuid() != 0 {
+		return errNotRootAllowOther
+	}
 	// Caught from the start: a signal that comes while the mount is being
 	// made must not kill the daemon with the mount up and nobody serving
 	// it (a dead mount), but unmount it and exit 0 like any other. SIGHUP
@@ -104,6 +107,12 @@ func run(c *config) error {
 	server.Wait()
 	return nil
 }
+
+// errNotRootAllowOther refuses allow_other to an ordinary user's daemon.
+// Only root can take on each caller's identity for the syscalls (see
+// sysv.Cred); a daemon that cannot would carry out every other user's
+// requests with its own rights, lending them its user's objects.
+var errNotRootAllowOther = errors.New("allow_other needs the daemon to run as root: an ordinary user's daemon cannot act as another user, and would lend every other user its own rights over the objects")
 
 // mount serves root at mountpoint through ipcfs's guarded file system
 // (see ipcfs.NewRawFS). The mount is in place when NewServer returns, and

@@ -52,7 +52,8 @@ queues) as files under MOUNTPOINT. Runs in the foreground until unmounted
 or sent SIGINT/SIGTERM.
 
 Flags:
-  --allow-other   let other users in (each is checked as the kernel would)
+  --allow-other   let other users in (each is checked as the kernel would;
+                  root's daemon only)
   --ro            read-only: no writes, semop, msgsnd/msgrcv, create, remove
   --debug         log every FUSE request to stderr
   --ipc-ns PATH   show another IPC namespace (a container's): /proc/PID/ns/ipc
