@@ -5,7 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestCLIAllowOtherNeedsRoot: an ordinary user's daemon refuses
@@ -35,4 +38,45 @@ func TestCLIAllowOtherNeedsRoot(t *testing.T) {
 			t.Errorf("mounted anyway with %v: %q", flag, lines)
 		}
 	}
+}
+
+// TestCLISignalCoveredMount: a daemon told to stop while another mount
+// covers its own leaves that mount alone (unmounting goes by path, so it
+// would take the mount on top): a tmpfs, or another daemon's mount of
+// another IPC namespace on the same directory, which goes on serving.
+func TestCLISignalCoveredMount(t *testing.T) {
+	t.Run("tmpfs", func(t *testing.T) {
+		m := mount(t)
+		if err := unix.Mount("cover", m.Dir, "tmpfs", 0, ""); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Unmount(m.Dir, unix.MNT_DETACH)
+		mine := filepath.Join(m.Dir, "mine")
+		if err := os.WriteFile(mine, []byte("x"), 0644); err != nil {
+			t.Fatal(err)
+		}
+		m.cmd.Process.Signal(syscall.SIGTERM)
+		if err := waitExit(t, m); err == nil || !strings.Contains(m.Log(), "another mount covers this one") {
+			t.Errorf("ipcfs stopped while covered: %v; want exit 1 and why\n%s", err, m.Log())
+		}
+		if _, err := os.Stat(mine); err != nil {
+			t.Errorf("the tmpfs on top after the daemon beneath stopped: %v", err)
+		}
+	})
+	t.Run("another-daemon", func(t *testing.T) {
+		m := mount(t)
+		top := startCmd(t, m.Dir, []string{"unshare", "--ipc", ipcfsBin})
+		shmPollUntil(t, "the second daemon mounts on top", func() bool { return len(mountInfo(m.Dir)) == 2 })
+		m.cmd.Process.Signal(syscall.SIGTERM)
+		if err := waitExit(t, m); err == nil {
+			t.Errorf("ipcfs stopped while covered: exit 0, want 1\n%s", m.Log())
+		}
+		if _, err := os.Stat(top.Path("shm", "status")); err != nil {
+			t.Errorf("the other daemon's mount after the one beneath stopped: %v\n%s", err, top.Log())
+		}
+		top.cmd.Process.Signal(syscall.SIGTERM)
+		if err := waitExit(t, top); err != nil {
+			t.Errorf("the daemon on top, stopped: %v\n%s", err, top.Log())
+		}
+	})
 }

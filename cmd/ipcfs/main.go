@@ -87,11 +87,25 @@ func run(c *config) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
+	ours, err := mountID(c.mountpoint)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
+	}
 	notifyReady()
 	go returnIdleMemory()
 
 	go func() {
 		<-sig
+		if id, err := mountID(c.mountpoint); err != nil || id != ours {
+			// Unmounting goes by path, and so to the mount on top: another
+			// file system mounted over this one (or another daemon's
+			// mount, in another IPC namespace) would go instead. Leave
+			// it; this mount ends with the daemon, and can be unmounted
+			// once uncovered.
+			fmt.Fprintf(os.Stderr, "ipcfs: %s: another mount covers this one; leaving both mounted (this one stops serving)\n", c.mountpoint)
+			release()
+			os.Exit(1)
+		}
 		if unmount(c.mountpoint) {
 			// A copy of the mount in another mount namespace (a service's
 			// private /tmp) or a bind mount keeps the connection, and so
@@ -113,6 +127,20 @@ func run(c *config) error {
 // sysv.Cred); a daemon that cannot would carry out every other user's
 // requests with its own rights, lending them its user's objects.
 var errNotRootAllowOther = errors.New("allow_other needs the daemon to run as root: an ordinary user's daemon cannot act as another user, and would lend every other user its own rights over the objects")
+
+// mountID is the id of the mount on top at dir (as in
+// /proc/self/mountinfo), read without asking any file system: the
+// daemon must not wait on its own mount.
+func mountID(dir string) (uint64, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, dir, unix.AT_STATX_DONT_SYNC|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &st); err != nil {
+		return 0, err
+	}
+	if st.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, errors.New("the kernel does not tell mounts apart (statx STATX_MNT_ID)")
+	}
+	return st.Mnt_id, nil
+}
 
 // mount serves root at mountpoint through ipcfs's guarded file system
 // (see ipcfs.NewRawFS). The mount is in place when NewServer returns, and
