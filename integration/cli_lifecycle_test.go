@@ -80,3 +80,44 @@ func TestCLISignalCoveredMount(t *testing.T) {
 		}
 	})
 }
+
+// TestCLIStderrClosed: a daemon whose stderr is a pipe nobody reads any
+// more (`ipcfs --debug DIR 2>&1 | head -1`) goes on serving: a write
+// there fails, and must not kill it with SIGPIPE, leaving its mount dead.
+func TestCLIStderrClosed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mnt")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ipcfsBin, "--debug", dir)
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+		for isMounted(dir) {
+			if unix.Unmount(dir, unix.MNT_DETACH) != nil {
+				break
+			}
+		}
+	}()
+	shmPollUntil(t, "the daemon mounts", func() bool { return isMounted(dir) })
+	r.Close() // as head does after its line
+	for i := 0; i < 20; i++ {
+		if _, err := os.ReadDir(filepath.Join(dir, "shm")); err != nil {
+			t.Fatalf("listing %d with the log's reader gone: %v", i, err)
+		}
+	}
+	select {
+	case err := <-done:
+		done <- err
+		t.Fatalf("the daemon exited with its log's reader gone: %v", err)
+	default:
+	}
+}

@@ -55,6 +55,11 @@ func run(c *config) error {
 	// too: the terminal of a foreground daemon closed.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	// A closed pipe on stderr (`ipcfs --debug ... | head`) must not kill
+	// the daemon and leave its mount dead: its writes fail with EPIPE
+	// instead. Caught rather than ignored, which programs it runs
+	// (fusermount3) would inherit.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if c.ipcNS != "" {
 		if err := enterIPCNamespace(c.ipcNS); err != nil {
 			return err
