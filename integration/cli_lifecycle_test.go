@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,5 +120,29 @@ func TestCLIStderrClosed(t *testing.T) {
 		done <- err
 		t.Fatalf("the daemon exited with its log's reader gone: %v", err)
 	default:
+	}
+}
+
+// TestCLIHelperLeavesCwd: the background daemon of the mount helper form
+// holds no working directory of its caller's (which would keep that file
+// system busy), and a relative mountpoint still names the right
+// directory for the unmount at a signal.
+func TestCLIHelperLeavesCwd(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "mnt")
+	if out, err := helperMount(t, dir, "cd "+shQuote(parent)+" && "+ipcfsBin+" ipcfs mnt"); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	pids := daemonsOn("mnt")
+	if len(pids) != 1 || !isMounted(dir) {
+		t.Fatalf("after the helper: daemons %v, mounted %v", pids, isMounted(dir))
+	}
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pids[0])); err != nil || cwd != "/" {
+		t.Errorf("the background daemon's working directory: %q %v, want /", cwd, err)
+	}
+	syscall.Kill(pids[0], syscall.SIGTERM)
+	shmPollUntil(t, "the background daemon exits on SIGTERM", func() bool { return processGone(pids[0]) })
+	if isMounted(dir) {
+		t.Errorf("%s still mounted after SIGTERM", dir)
 	}
 }

@@ -67,9 +67,20 @@ func run(c *config) error {
 	}
 	// The directory itself, however it was spelled: a symlink to a
 	// served mountpoint must find its lock, and the unmount at a signal
-	// must not follow a link repointed meanwhile.
+	// must not follow a link repointed meanwhile, nor depend on the
+	// working directory.
+	if dir, err := filepath.Abs(c.mountpoint); err == nil {
+		c.mountpoint = dir
+	}
 	if dir, err := filepath.EvalSymlinks(c.mountpoint); err == nil {
 		c.mountpoint = dir
+	}
+	if os.Getenv(readyFdEnv) != "" {
+		// In the background, as daemons do: holding mount(8)'s working
+		// directory would keep its file system from being unmounted.
+		if err := os.Chdir("/"); err != nil {
+			return err
+		}
 	}
 	undoFile, release, err := undoPath(c.mountpoint)
 	if err != nil {
