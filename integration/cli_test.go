@@ -293,7 +293,7 @@ func TestCLIOptions(t *testing.T) {
 		t.Errorf("a mount without debug logs requests:\n%s", plain.Log())
 	}
 
-	for _, flags := range [][]string{{"-o", "ro"}, {"--ro"}, {"-o", "rw,nosuid,nodev,ro"}} {
+	for _, flags := range [][]string{{"-o", "ro"}, {"--ro"}, {"-o", "rw,nosuid,nodev,ro"}, {"-o", "rw", "--ro"}} {
 		ro := mount(t, flags...)
 		lines := mountInfo(ro.Dir)
 		if len(lines) != 1 || !strings.HasPrefix(strings.Fields(lines[0])[5], "ro") {
@@ -301,6 +301,20 @@ func TestCLIOptions(t *testing.T) {
 		}
 		if _, err := syscall.Open(ro.Path("shm", keyName(key)), syscall.O_RDWR, 0); errnoOf(err) != syscall.EROFS {
 			t.Errorf("open O_RDWR with %q: %v, want EROFS", flags, err)
+		}
+	}
+	// The last of ro and rw counts, as for mount(8).
+	for _, flags := range [][]string{{"-o", "ro,rw"}, {"--ro", "-o", "rw"}, {"-o", "ro", "--ro=false"}} {
+		rw := mount(t, flags...)
+		lines := mountInfo(rw.Dir)
+		if len(lines) != 1 || !strings.HasPrefix(strings.Fields(lines[0])[5], "rw") {
+			t.Errorf("mountinfo with %q: %q", flags, lines)
+		}
+		fd, err := syscall.Open(rw.Path("shm", keyName(key)), syscall.O_RDWR, 0)
+		if err != nil {
+			t.Errorf("open O_RDWR with %q: %v, want it to open", flags, err)
+		} else {
+			syscall.Close(fd)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -208,9 +207,6 @@ func mountOptions(c *config) *fs.Options {
 		o.DirectMountFlags = c.mountFlags()
 	} else {
 		o.Options = append(append(o.Options, "noexec"), c.generic...) // see mountFlags
-		if c.readOnly && !slices.Contains(c.generic, "ro") {
-			o.Options = append(o.Options, "ro")
-		}
 	}
 	if c.debug {
 		o.Logger = log.New(os.Stderr, "ipcfs: ", log.Lmicroseconds)

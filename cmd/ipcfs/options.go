@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -35,9 +36,6 @@ type config struct {
 // lifts it.
 func (c *config) mountFlags() uintptr {
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-	if c.readOnly {
-		flags |= unix.MS_RDONLY
-	}
 	for _, o := range c.generic {
 		flags = flags&^genericOptions[o].clear | genericOptions[o].set
 	}
@@ -76,6 +74,7 @@ Flags:
 // shmat(SHM_EXEC) needs execute permission on the segment.
 var genericOptions = map[string]struct{ set, clear uintptr }{
 	"ro":          {unix.MS_RDONLY, 0},
+	"rw":          {0, unix.MS_RDONLY},
 	"noexec":      {unix.MS_NOEXEC, 0},
 	"exec":        {0, unix.MS_NOEXEC},
 	"noatime":     {unix.MS_NOATIME, unix.MS_RELATIME | unix.MS_STRICTATIME},
@@ -92,9 +91,9 @@ var genericOptions = map[string]struct{ set, clear uintptr }{
 
 // ignoredOptions are options mount(8) passes on that change nothing here:
 // ipcfs always mounts nosuid and nodev (none of its files is set-id or a
-// device), and rw is the default.
+// device).
 var ignoredOptions = map[string]bool{
-	"rw": true, "dev": true, "nodev": true, "suid": true, "nosuid": true,
+	"dev": true, "nodev": true, "suid": true, "nosuid": true,
 	"defaults": true, "auto": true, "noauto": true, "user": true,
 	"nouser": true, "users": true, "_netdev": true, "nofail": true,
 	"default_permissions": true,
@@ -109,7 +108,16 @@ func parseArgs(args []string) (*config, error) {
 	fl.SetOutput(io.Discard)
 	fl.Usage = func() {}
 	fl.BoolVar(&c.allowOther, "allow-other", false, "")
-	fl.BoolVar(&c.readOnly, "ro", false, "")
+	fl.BoolFunc("ro", "", func(v string) error {
+		ro, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		if ro {
+			return c.setOptions("ro")
+		}
+		return c.setOptions("rw")
+	})
 	fl.BoolVar(&c.debug, "debug", false, "")
 	fl.BoolVar(&c.version, "version", false, "")
 	fl.BoolVar(&c.foreground, "f", false, "")
@@ -159,7 +167,8 @@ func (c *config) setOptions(list string) error {
 				return fmt.Errorf("unknown option %q", o)
 			}
 			c.generic = append(c.generic, o)
-			c.readOnly = c.readOnly || o == "ro"
+			// The last of ro and rw counts, as for mount(8).
+			c.readOnly = o == "ro" || c.readOnly && o != "rw"
 		}
 	}
 	return nil
