@@ -146,3 +146,21 @@ func TestCLIHelperLeavesCwd(t *testing.T) {
 		t.Errorf("%s still mounted after SIGTERM", dir)
 	}
 }
+
+// TestCLIHelperDebug: the mount helper form with -o debug stays in the
+// foreground, logging to its caller's stderr, as libfuse's daemons do
+// (in the background the log would go to /dev/null).
+func TestCLIHelperDebug(t *testing.T) {
+	m := startCmd(t, filepath.Join(t.TempDir(), "mnt"), []string{ipcfsBin, "-o", "debug", "ipcfs"})
+	m.waitMounted()
+	if _, err := os.ReadDir(m.Path("shm")); err != nil {
+		t.Fatal(err)
+	}
+	shmPollUntil(t, "the helper's log shows the listing's requests", func() bool { return strings.Contains(m.Log(), "READDIR") })
+	select {
+	case err := <-m.done:
+		m.done <- err
+		t.Errorf("the helper with -o debug went to the background (exit %v)", err)
+	default:
+	}
+}

@@ -143,7 +143,9 @@ func parseArgs(args []string) (*config, error) {
 	case 1:
 		c.mountpoint = pos[0]
 	case 2:
-		c.mountpoint, c.helper = pos[1], !c.foreground
+		// debug keeps it in the foreground too, as libfuse's daemons do:
+		// in the background its log would go to /dev/null.
+		c.mountpoint, c.helper = pos[1], !c.foreground && !c.debug
 	default:
 		return nil, errors.New("expected one MOUNTPOINT")
 	}
