@@ -242,3 +242,51 @@ func TestCLILockRemovedAtExit(t *testing.T) {
 		t.Errorf("a daemon started again on %s made no /run/ipcfs/%s", m.Dir, mine[0])
 	}
 }
+
+// TestCLIStateDirInUserNS: root of a user namespace of its own (a
+// rootless container, `unshare -r`) is an ordinary user outside it: its
+// undo records go under XDG_RUNTIME_DIR, as that user's would, where
+// /run/ipcfs is not its own to use. (Whether it can then mount depends
+// on this machine's /dev/fuse.)
+func TestCLIStateDirInUserNS(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	mnt := filepath.Join(run, "mnt")
+	if err := os.MkdirAll(mnt, 0755); err != nil || os.Chown(run, 1000, 1000) != nil || os.Chown(mnt, 1000, 1000) != nil {
+		t.Fatal("making the user's directories: ", err)
+	}
+	openToOthers(t, run)
+	openToOthers(t, ipcfsBin)
+	cmd := exec.Command("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "unshare", "-U", "-r", "-m", "--ipc", ipcfsBin, mnt)
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+run)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	state := filepath.Join(run, "ipcfs")
+	shmPollUntil(t, "the daemon takes its state directory or exits", func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+			_, err := os.Stat(state)
+			return err == nil
+		}
+	})
+	var st syscall.Stat_t
+	if err := syscall.Lstat(state, &st); err != nil || st.Uid != 1000 {
+		out, _ := os.ReadFile(logf.Name())
+		t.Errorf("state directory %s of a user namespace's root: uid %d, %v; want it made, uid 1000\n%s", state, st.Uid, err, out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -48,7 +49,9 @@ func undoPath(mountpoint string) (path string, release func(), err error) {
 // ordinary user's is under the shared temporary directory, named by uid.
 func stateDir() (string, error) {
 	dir := "/run/ipcfs"
-	if uid := os.Geteuid(); uid != 0 {
+	// Root of a user namespace (a rootless container, `unshare -r`) is an
+	// ordinary user outside it, with no say over /run/ipcfs.
+	if uid := os.Geteuid(); uid != 0 || !inInitialUserNS() {
 		if run := os.Getenv("XDG_RUNTIME_DIR"); run != "" {
 			dir = filepath.Join(run, "ipcfs")
 		} else {
@@ -96,4 +99,11 @@ func claim(path string) (release func(), err error) {
 		}
 		unix.Close(fd) // removed by the daemon that held it: again
 	}
+}
+
+// inInitialUserNS reports whether the daemon runs in the host's user
+// namespace, where uid 0 maps to itself and every uid is mapped.
+func inInitialUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	return err == nil && strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
 }
