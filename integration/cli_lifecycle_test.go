@@ -164,3 +164,19 @@ func TestCLIHelperDebug(t *testing.T) {
 	default:
 	}
 }
+
+// TestCLIDoubleDash: after `--` every argument is positional, flag-like
+// or not, wherever it comes: `ipcfs -- ipcfs --ro` is the mount helper
+// form mounting the directory named "--ro", read-write, in the
+// background.
+func TestCLIDoubleDash(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "--ro")
+	if out, err := helperMount(t, dir, "cd "+shQuote(parent)+" && "+ipcfsBin+" -- ipcfs --ro"); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	lines := mountInfo(dir)
+	if len(lines) != 1 || !strings.HasPrefix(strings.Fields(lines[0])[5], "rw") {
+		t.Errorf("after ipcfs -- ipcfs --ro: mounts %q, want ./--ro mounted rw", lines)
+	}
+}

@@ -173,6 +173,8 @@ func TestCLIBadArguments(t *testing.T) {
 		{"-o", "bogus", dir},
 		{"-o", "ro,nonsense", dir},
 		{"--ro=maybe", dir},
+		{"-o", "remount,rw", dir},
+		{"--ipc-ns", "/nonexistent", dir},
 		{},
 		{"a", "b", dir},
 	} {

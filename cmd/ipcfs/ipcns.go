@@ -25,7 +25,7 @@ func enterIPCNamespace(path string) error {
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("--ipc-ns: %w", err)
+		return fmt.Errorf("--ipc-ns %s: %w", path, err)
 	}
 	defer unix.Close(fd)
 	_, _, e := syscall.AllThreadsSyscall(unix.SYS_SETNS, uintptr(fd), unix.CLONE_NEWIPC, 0)
@@ -43,7 +43,7 @@ func enterIPCNamespace(path string) error {
 func checkInNamespace(path string) error {
 	var want, have unix.Stat_t
 	if err := unix.Stat(path, &want); err != nil {
-		return fmt.Errorf("--ipc-ns: %w", err)
+		return fmt.Errorf("--ipc-ns %s: %w", path, err)
 	}
 	if err := unix.Stat("/proc/self/ns/ipc", &have); err != nil {
 		return err

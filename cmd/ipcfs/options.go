@@ -125,16 +125,20 @@ func parseArgs(args []string) (*config, error) {
 	fl.Func("o", "", c.setOptions)
 
 	var pos []string
-	for {
+	for len(args) > 0 {
 		if err := fl.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fl.Args()
-		if len(args) == 0 {
+		rest := fl.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...) // all arguments from here on
 			break
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 	if c.version {
 		return c, nil
@@ -163,6 +167,8 @@ func (c *config) setOptions(list string) error {
 			c.noXattr = o == "nouser_xattr"
 		case strings.HasPrefix(o, "ipc_ns="):
 			c.ipcNS = o[len("ipc_ns="):]
+		case o == "remount":
+			return errors.New("-o remount: not supported (unmount, and mount again)")
 		case o == "" || ignoredOptions[o]:
 		default:
 			if _, ok := genericOptions[o]; !ok {
