@@ -194,6 +194,10 @@ func TestCLIBadArguments(t *testing.T) {
 		if lines := mountInfo(dir); len(lines) != 0 {
 			t.Fatalf("ipcfs %q mounted: %q", args, lines)
 		}
+		// A flag is named as it was spelled.
+		if slices.Contains(args, "--bogus") && !strings.Contains(first, "--bogus") {
+			t.Errorf("ipcfs %q printed %q, naming the flag otherwise", args, first)
+		}
 	}
 	if pids := daemonsOn(dir); len(pids) != 0 {
 		t.Errorf("daemons left running: %v", pids)

@@ -127,6 +127,9 @@ func parseArgs(args []string) (*config, error) {
 	var pos []string
 	for len(args) > 0 {
 		if err := fl.Parse(args); err != nil {
+			if n := len(args) - len(fl.Args()); n > 0 {
+				err = spelledAsGiven(err, args[n-1])
+			}
 			return nil, err
 		}
 		rest := fl.Args()
@@ -154,6 +157,21 @@ func parseArgs(args []string) (*config, error) {
 		return nil, errors.New("expected one MOUNTPOINT")
 	}
 	return c, nil
+}
+
+// spelledAsGiven names the flag in err as arg spelled it (`--bogus`),
+// where the flag package always writes one dash.
+func spelledAsGiven(err error, arg string) error {
+	spelled, _, _ := strings.Cut(arg, "=")
+	name := "-" + strings.TrimLeft(spelled, "-")
+	if spelled == name || !strings.HasPrefix(spelled, "-") {
+		return err
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, " "+name); i >= 0 && (i+1+len(name) == len(msg) || strings.ContainsAny(msg[i+1+len(name):i+2+len(name)], ": ")) {
+		return errors.New(msg[:i+1] + spelled + msg[i+1+len(name):])
+	}
+	return err
 }
 
 func (c *config) setOptions(list string) error {
