@@ -134,8 +134,17 @@ func startAt(t testing.TB, dir string, flags ...string) *Mount {
 // startCmd starts argv with dir as its last argument, without waiting.
 func startCmd(t testing.TB, dir string, argv []string) *Mount {
 	t.Helper()
+	return startCmdAttr(t, dir, argv, nil)
+}
+
+// startCmdAttr is startCmd with the process's attributes (namespaces of
+// its own) set: the daemon is then the process started, and gets the
+// harness's signals itself.
+func startCmdAttr(t testing.TB, dir string, argv []string, attr *syscall.SysProcAttr) *Mount {
+	t.Helper()
 	m := &Mount{t: t, Dir: dir, done: make(chan error, 1), log: &bytes.Buffer{}}
 	m.cmd = exec.Command(argv[0], append(argv[1:], dir)...)
+	m.cmd.SysProcAttr = attr
 	m.cmd.Stdout = &lockedWriter{m: &m.mu, w: m.log}
 	m.cmd.Stderr = m.cmd.Stdout
 	if err := m.cmd.Start(); err != nil {

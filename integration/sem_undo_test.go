@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -463,4 +464,46 @@ func semopm(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSemUndoCallerWithoutPid: a daemon in a pid namespace of its own
+// (`unshare --pid`) cannot see a caller from outside it (FUSE gives pid
+// 0), nor so watch for its exit: an undo write from there is refused
+// with EOPNOTSUPP, changing nothing, where it gave EINTR (a lock loop
+// retrying on EINTR spun); writes without undo work.
+func TestSemUndoCallerWithoutPid(t *testing.T) {
+	m := startCmdAttr(t, filepath.Join(t.TempDir(), "mnt"), []string{ipcfsBin}, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID})
+	m.waitMounted()
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	semSetVals(t, id, 3)
+	// One write(2) each: os.WriteFile would retry an EINTR for ever.
+	writeOnce := func(path, text string) error {
+		fd, err := syscall.Open(path, syscall.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(fd)
+		_, err = syscall.Write(fd, []byte(text))
+		return err
+	}
+	p := m.Path("sem", keyName(k), "0")
+	for _, text := range []string{"1 undo", "-1 undo", "-1 undo nowait"} {
+		if err := writeOnce(p, text); errnoOf(err) != syscall.EOPNOTSUPP {
+			t.Errorf("writing %q from outside the daemon's pid namespace: %v, want EOPNOTSUPP", text, err)
+		}
+	}
+	semop := m.Path("sem", keyName(k), "semop")
+	if err := writeOnce(semop, "0:1 undo"); errnoOf(err) != syscall.EOPNOTSUPP {
+		t.Errorf("writing \"0:1 undo\" to semop from outside: %v, want EOPNOTSUPP", err)
+	}
+	if v := semVal(t, id, 0); v != 3 {
+		t.Errorf("value after the refused undo writes: %d, want 3", v)
+	}
+	if err := writeOnce(p, "-1"); err != nil {
+		t.Errorf("writing -1 without undo from outside: %v", err)
+	}
+	if v := semVal(t, id, 0); v != 2 {
+		t.Errorf("value after -1: %d, want 2", v)
+	}
 }

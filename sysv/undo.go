@@ -132,6 +132,12 @@ func (u *Undo) saveLocked() {
 // Semop does, and records the adjustments SEM_UNDO would have recorded
 // for it, to be applied when that process exits.
 func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, timeout time.Duration) error {
+	if pid == 0 {
+		// A caller outside the daemon's pid namespace has no pid here
+		// (FUSE says 0): its exit cannot be watched, so its undo could
+		// never be made. Refused, changing nothing.
+		return unix.EOPNOTSUPP
+	}
 	tgid := threadGroup(pid)
 	p, err := u.pin(tgid)
 	if err != nil {
