@@ -29,8 +29,11 @@ type kind interface {
 	idOf(key sysv.Key) (int, error)
 	// node makes the FUSE node of an object.
 	node(o *object) fs.InodeEmbedder
-	// create makes an object from the words written to `create`, as cred.
-	create(cred *sysv.Cred, words []string) (object, error)
+	// create makes an object from the words written to `create`, as cred,
+	// and returns its name (from the key asked for and the id made: the
+	// object may be gone again by the time it is looked at, and shmget
+	// still made it).
+	create(cred *sysv.Cred, words []string) (string, error)
 	// remove is IPC_RMID, as cred.
 	remove(cred *sysv.Cred, id int) error
 	// createUsage is what reading `create` shows.

@@ -73,10 +73,10 @@ func (k msgKind) alias(o *object, suffix string) (fs.InodeEmbedder, uint64, sysc
 }
 
 // create takes KEY [MODE].
-func (msgKind) create(cred *sysv.Cred, w []string) (object, error) {
+func (msgKind) create(cred *sysv.Cred, w []string) (string, error) {
 	a, errno := parseCreate(w, nil)
 	if errno != 0 {
-		return object{}, errno
+		return "", errno
 	}
 	var id int
 	err := cred.Do(func() (err error) {
@@ -84,13 +84,9 @@ func (msgKind) create(cred *sysv.Cred, w []string) (object, error) {
 		return err
 	})
 	if err != nil {
-		return object{}, err
+		return "", err
 	}
-	q, err := sysv.MsgStat(id)
-	if err != nil {
-		return object{}, err
-	}
-	return queueObject(&q), nil
+	return objectName(a.key, id), nil
 }
 
 func (msgKind) remove(cred *sysv.Cred, id int) error {

@@ -103,11 +103,11 @@ func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl
 
 	create := &controlFile{usage: k.createUsage(), readOnly: r.opts.ReadOnly,
 		do: func(cred *sysv.Cred, w []string) (string, error) {
-			o, err := k.create(cred, w)
+			name, err := k.create(cred, w)
 			if err != nil {
 				return "", err
 			}
-			return o.name() + "\n", nil
+			return name + "\n", nil
 		}}
 	remove := &controlFile{usage: removeUsage, readOnly: r.opts.ReadOnly,
 		do: func(cred *sysv.Cred, w []string) (string, error) { return "", d.removeAll(cred, w) }}

@@ -71,10 +71,10 @@ func (k semKind) node(o *object) fs.InodeEmbedder {
 }
 
 // create takes KEY NSEMS [MODE].
-func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
+func (semKind) create(cred *sysv.Cred, w []string) (string, error) {
 	a, errno := parseCreate(w, parseCount) // NSEMS is a decimal count: no K, M or G, no octal
 	if errno != 0 {
-		return object{}, errno
+		return "", errno
 	}
 	var id int
 	err := cred.Do(func() (err error) {
@@ -82,13 +82,9 @@ func (semKind) create(cred *sysv.Cred, w []string) (object, error) {
 		return err
 	})
 	if err != nil {
-		return object{}, err
+		return "", err
 	}
-	s, err := sysv.SemStat(id)
-	if err != nil {
-		return object{}, err
-	}
-	return semSetObject(&s), nil
+	return objectName(a.key, id), nil
 }
 
 // remove is IPC_RMID as the caller; the set's undo records go with it,

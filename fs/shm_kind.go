@@ -53,10 +53,10 @@ func (k shmKind) node(o *object) fs.InodeEmbedder {
 }
 
 // create takes KEY SIZE [MODE].
-func (shmKind) create(cred *sysv.Cred, w []string) (object, error) {
+func (shmKind) create(cred *sysv.Cred, w []string) (string, error) {
 	a, errno := parseCreate(w, parseSize)
 	if errno != 0 {
-		return object{}, errno
+		return "", errno
 	}
 	var id int
 	err := cred.Do(func() (err error) {
@@ -64,13 +64,9 @@ func (shmKind) create(cred *sysv.Cred, w []string) (object, error) {
 		return err
 	})
 	if err != nil {
-		return object{}, err
+		return "", err
 	}
-	s, err := sysv.ShmStat(id)
-	if err != nil {
-		return object{}, err
-	}
-	return segmentObject(&s), nil
+	return objectName(a.key, id), nil
 }
 
 func (shmKind) remove(cred *sysv.Cred, id int) error {

@@ -468,3 +468,71 @@ func TestShmCreateSizeAsIpcmk(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateRacingRemover: a create whose object another process removes
+// at once still succeeded, as shmget, semget and msgget say: each write
+// to create ends in success or EEXIST (the remover not yet done with the
+// last one), never in the error of a look at an object already gone.
+func TestCreateRacingRemover(t *testing.T) {
+	m := mount(t)
+	for _, kind := range []string{"shm", "sem", "msg"} {
+		t.Run(kind, func(t *testing.T) {
+			key := newKey()
+			get := map[string]func() (int, error){
+				"shm": func() (int, error) { return unix.SysvShmGet(int(int32(key)), 0, 0) },
+				"sem": func() (int, error) {
+					id, _, e := unix.Syscall(unix.SYS_SEMGET, uintptr(int32(key)), 0, 0)
+					return int(id), errnoOrNil(e)
+				},
+				"msg": func() (int, error) {
+					id, _, e := unix.Syscall(unix.SYS_MSGGET, uintptr(int32(key)), 0, 0)
+					return int(id), errnoOrNil(e)
+				},
+			}[kind]
+			rm := map[string]func(int){
+				"shm": func(id int) { unix.SysvShmCtl(id, unix.IPC_RMID, nil) },
+				"sem": func(id int) { unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, unix.IPC_RMID, 0, 0, 0) },
+				"msg": func(id int) { unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0) },
+			}[kind]
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() { // the remover
+				defer close(done)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if id, err := get(); err == nil {
+						rm(id)
+					}
+				}
+			}()
+			defer func() {
+				close(stop)
+				<-done
+				if id, err := get(); err == nil {
+					rm(id)
+				}
+			}()
+			text := map[string]string{"shm": " 4096", "sem": " 1", "msg": ""}[kind]
+			bad := map[syscall.Errno]int{}
+			for i := 0; i < 2000; i++ {
+				if e := writeControl(t, m.Path(kind, "create"), keyName(key)+text); e != 0 && e != syscall.EEXIST {
+					bad[e]++
+				}
+			}
+			if len(bad) != 0 {
+				t.Errorf("creates of %s racing a remover: errors %v of 2000, want only success or EEXIST", kind, bad)
+			}
+		})
+	}
+}
+
+func errnoOrNil(e syscall.Errno) error {
+	if e != 0 {
+		return e
+	}
+	return nil
+}
