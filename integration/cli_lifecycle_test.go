@@ -125,12 +125,12 @@ func TestCLIStderrClosed(t *testing.T) {
 
 // TestCLIHelperLeavesCwd: the background daemon of the mount helper form
 // holds no working directory of its caller's (which would keep that file
-// system busy), and a relative mountpoint still names the right
+// system busy) nor any other of its descriptors, and a relative mountpoint still names the right
 // directory for the unmount at a signal.
 func TestCLIHelperLeavesCwd(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "mnt")
-	if out, err := helperMount(t, dir, "cd "+shQuote(parent)+" && "+ipcfsBin+" ipcfs mnt"); err != nil {
+	if out, err := helperMount(t, dir, "cd "+shQuote(parent)+" && exec 7>"+shQuote(filepath.Join(parent, "seven"))+" && "+ipcfsBin+" ipcfs mnt"); err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
 	}
 	pids := daemonsOn("mnt")
@@ -139,6 +139,13 @@ func TestCLIHelperLeavesCwd(t *testing.T) {
 	}
 	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pids[0])); err != nil || cwd != "/" {
 		t.Errorf("the background daemon's working directory: %q %v, want /", cwd, err)
+	}
+	// Nor any descriptor of its caller's beyond the standard streams.
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pids[0]))
+	for _, fd := range fds {
+		if l, _ := os.Readlink(fd); l == filepath.Join(parent, "seven") {
+			t.Errorf("the background daemon holds its caller's fd 7 (%s, %s)", fd, l)
+		}
 	}
 	syscall.Kill(pids[0], syscall.SIGTERM)
 	shmPollUntil(t, "the background daemon exits on SIGTERM", func() bool { return processGone(pids[0]) })

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // readyFdEnv names the pipe a background daemon reports its mount on.
@@ -14,6 +16,10 @@ const readyFdEnv = "IPCFS_READY_FD"
 // from the terminal, and returns once it has mounted (0) or failed (1):
 // what mount(8) expects of a helper.
 func runInBackground() int {
+	// Nothing of the caller's but the standard streams goes with the
+	// daemon: a descriptor mount's caller left open (a pipe it reads to
+	// its end) would otherwise stay open for the daemon's life.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	r, w, err := os.Pipe()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ipcfs:", err)
