@@ -104,18 +104,7 @@ func TestCLIStateDirOfUser(t *testing.T) {
 	// fusermount3, if this machine lets ordinary users open /dev/fuse.)
 	os.RemoveAll(state)
 	os.RemoveAll(filepath.Join(tmp, "target"))
-	cmd := asUser()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logOf := startLogged(t, asUser())
 	exited := false
 	shmPollUntil(t, "the user's daemon mounts or exits", func() bool {
 		select {
@@ -129,7 +118,7 @@ func TestCLIStateDirOfUser(t *testing.T) {
 	if !exited {
 		exec.Command("umount", mnt).Run()
 		<-done
-	} else if b, _ := os.ReadFile(logf.Name()); !strings.Contains(string(b), "/dev/fuse") {
+	} else if b := logOf(); !strings.Contains(b, "/dev/fuse") {
 		t.Errorf("the user's daemon exited for another reason than /dev/fuse:\n%s", b)
 	} else {
 		t.Logf("the user's daemon could not mount: %s", b)
@@ -258,17 +247,7 @@ func TestCLIStateDirInUserNS(t *testing.T) {
 	openToOthers(t, ipcfsBin)
 	cmd := exec.Command("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "unshare", "-U", "-r", "-m", "--ipc", ipcfsBin, mnt)
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+run)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, logOf := startLogged(t, cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		<-done
@@ -286,7 +265,27 @@ func TestCLIStateDirInUserNS(t *testing.T) {
 	})
 	var st syscall.Stat_t
 	if err := syscall.Lstat(state, &st); err != nil || st.Uid != 1000 {
-		out, _ := os.ReadFile(logf.Name())
-		t.Errorf("state directory %s of a user namespace's root: uid %d, %v; want it made, uid 1000\n%s", state, st.Uid, err, out)
+		t.Errorf("state directory %s of a user namespace's root: uid %d, %v; want it made, uid 1000\n%s", state, st.Uid, err, logOf())
+	}
+}
+
+// startLogged starts cmd with its output in a file, and returns the
+// channel its end comes on and a reader of the output so far.
+func startLogged(t *testing.T, cmd *exec.Cmd) (done chan error, logOf func() string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done, func() string {
+		b, _ := os.ReadFile(logf.Name())
+		return string(b)
 	}
 }
