@@ -102,16 +102,15 @@ func run(c *config) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
 	}
-	ours, err := mountID(c.mountpoint)
-	if err != nil {
-		return fmt.Errorf("mount %s: %w", c.mountpoint, err)
-	}
+	// Which mount is ours, for the signal; not known (a kernel before
+	// 5.8), the signal unmounts what is there, as before.
+	ours, oursErr := mountID(c.mountpoint)
 	notifyReady()
 	go returnIdleMemory()
 
 	go func() {
 		<-sig
-		if id, err := mountID(c.mountpoint); err != nil || id != ours {
+		if id, err := mountID(c.mountpoint); oursErr == nil && (err != nil || id != ours) {
 			// Unmounting goes by path, and so to the mount on top: another
 			// file system mounted over this one (or another daemon's
 			// mount, in another IPC namespace) would go instead. Leave

@@ -164,14 +164,10 @@ func parseArgs(args []string) (*config, error) {
 func spelledAsGiven(err error, arg string) error {
 	spelled, _, _ := strings.Cut(arg, "=")
 	name := "-" + strings.TrimLeft(spelled, "-")
-	if spelled == name || !strings.HasPrefix(spelled, "-") {
+	if spelled == name {
 		return err
 	}
-	msg := err.Error()
-	if i := strings.Index(msg, " "+name); i >= 0 && (i+1+len(name) == len(msg) || strings.ContainsAny(msg[i+1+len(name):i+2+len(name)], ": ")) {
-		return errors.New(msg[:i+1] + spelled + msg[i+1+len(name):])
-	}
-	return err
+	return errors.New(strings.Replace(err.Error(), " "+name, " "+spelled, 1))
 }
 
 func (c *config) setOptions(list string) error {
