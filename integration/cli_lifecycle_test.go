@@ -125,8 +125,9 @@ func TestCLIStderrClosed(t *testing.T) {
 
 // TestCLIHelperLeavesCwd: the background daemon of the mount helper form
 // holds no working directory of its caller's (which would keep that file
-// system busy) nor any other of its descriptors, and a relative mountpoint still names the right
-// directory for the unmount at a signal.
+// system busy) nor any other of its descriptors, and a relative
+// mountpoint still names the right directory for the unmount at a
+// signal.
 func TestCLIHelperLeavesCwd(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "mnt")
