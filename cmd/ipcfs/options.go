@@ -164,8 +164,8 @@ func parseArgs(args []string) (*config, error) {
 func spelledAsGiven(err error, arg string) error {
 	spelled, _, _ := strings.Cut(arg, "=")
 	name := "-" + strings.TrimLeft(spelled, "-")
-	if spelled == name {
-		return err
+	if spelled == name || !strings.Contains(err.Error(), " "+name) {
+		return err // flag.ErrHelp among them, which must stay itself
 	}
 	return errors.New(strings.Replace(err.Error(), " "+name, " "+spelled, 1))
 }
