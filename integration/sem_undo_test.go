@@ -477,30 +477,22 @@ func TestSemUndoCallerWithoutPid(t *testing.T) {
 	k := newKey()
 	id := semNew(t, k, 1, 0600)
 	semSetVals(t, id, 3)
-	// One write(2) each: os.WriteFile would retry an EINTR for ever.
-	writeOnce := func(path, text string) error {
-		fd, err := syscall.Open(path, syscall.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(fd)
-		_, err = syscall.Write(fd, []byte(text))
-		return err
-	}
+	// One write(2) each (writeControl): os.WriteFile would retry an EINTR
+	// for ever.
 	p := m.Path("sem", keyName(k), "0")
 	for _, text := range []string{"1 undo", "-1 undo", "-1 undo nowait"} {
-		if err := writeOnce(p, text); errnoOf(err) != syscall.EOPNOTSUPP {
+		if err := writeControl(t, p, text); err != syscall.EOPNOTSUPP {
 			t.Errorf("writing %q from outside the daemon's pid namespace: %v, want EOPNOTSUPP", text, err)
 		}
 	}
 	semop := m.Path("sem", keyName(k), "semop")
-	if err := writeOnce(semop, "0:1 undo"); errnoOf(err) != syscall.EOPNOTSUPP {
+	if err := writeControl(t, semop, "0:1 undo"); err != syscall.EOPNOTSUPP {
 		t.Errorf("writing \"0:1 undo\" to semop from outside: %v, want EOPNOTSUPP", err)
 	}
 	if v := semVal(t, id, 0); v != 3 {
 		t.Errorf("value after the refused undo writes: %d, want 3", v)
 	}
-	if err := writeOnce(p, "-1"); err != nil {
+	if err := writeControl(t, p, "-1"); err != 0 {
 		t.Errorf("writing -1 without undo from outside: %v", err)
 	}
 	if v := semVal(t, id, 0); v != 2 {

@@ -478,22 +478,6 @@ func TestCreateRacingRemover(t *testing.T) {
 	for _, kind := range []string{"shm", "sem", "msg"} {
 		t.Run(kind, func(t *testing.T) {
 			key := newKey()
-			get := map[string]func() (int, error){
-				"shm": func() (int, error) { return unix.SysvShmGet(int(int32(key)), 0, 0) },
-				"sem": func() (int, error) {
-					id, _, e := unix.Syscall(unix.SYS_SEMGET, uintptr(int32(key)), 0, 0)
-					return int(id), errnoOrNil(e)
-				},
-				"msg": func() (int, error) {
-					id, _, e := unix.Syscall(unix.SYS_MSGGET, uintptr(int32(key)), 0, 0)
-					return int(id), errnoOrNil(e)
-				},
-			}[kind]
-			rm := map[string]func(int){
-				"shm": func(id int) { unix.SysvShmCtl(id, unix.IPC_RMID, nil) },
-				"sem": func(id int) { unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, unix.IPC_RMID, 0, 0, 0) },
-				"msg": func(id int) { unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0) },
-			}[kind]
 			stop := make(chan struct{})
 			done := make(chan struct{})
 			go func() { // the remover
@@ -504,16 +488,16 @@ func TestCreateRacingRemover(t *testing.T) {
 						return
 					default:
 					}
-					if id, err := get(); err == nil {
-						rm(id)
+					if id, err := permGet(kind, key); err == nil {
+						permRemoveID(kind, id)
 					}
 				}
 			}()
 			defer func() {
 				close(stop)
 				<-done
-				if id, err := get(); err == nil {
-					rm(id)
+				if id, err := permGet(kind, key); err == nil {
+					permRemoveID(kind, id)
 				}
 			}()
 			text := map[string]string{"shm": " 4096", "sem": " 1", "msg": ""}[kind]
@@ -528,11 +512,4 @@ func TestCreateRacingRemover(t *testing.T) {
 			}
 		})
 	}
-}
-
-func errnoOrNil(e syscall.Errno) error {
-	if e != 0 {
-		return e
-	}
-	return nil
 }
