@@ -499,3 +499,94 @@ func TestSemUndoCallerWithoutPid(t *testing.T) {
 		t.Errorf("value after -1: %d, want 2", v)
 	}
 }
+
+// TestSemUndoDaemonOutOfFiles: an undo write needs the daemon to open the
+// writer's pidfd. With the daemon out of descriptors (each open of a
+// segment holds one), a writer it has no record of gets ENOMEM, as semop
+// does when it cannot allocate an undo structure, changing nothing,
+// where it got EINTR (a loop retrying EINTR spun). A writer it already
+// watches goes on, its record kept in memory while it cannot be saved, as
+// the daemon's log says; and its undo is applied at its exit.
+func TestSemUndoDaemonOutOfFiles(t *testing.T) {
+	m := mountWrapped(t, []string{"prlimit", "--nofile=64:64"})
+	k := newKey()
+	id := semNew(t, k, 1, 0600)
+	semSetVals(t, id, 5)
+	p := m.Path("sem", keyName(k), "0")
+	holder := semBash(t, fmt.Sprintf(`for i in 1 2 3; do
+	echo "1 undo" > %s; echo $?
+	read -r _ || exit 1
+done`, shQuote(p)))
+	if e := holder.errnoLine(t); e != 0 {
+		t.Fatalf("first undo write by the holder: exit %d", e)
+	}
+
+	sk := newKey()
+	newSegment(t, sk, 4096, 0600)
+	seg := m.Path("shm", keyName(sk))
+	var open []*os.File
+	closeAll := func() {
+		for _, f := range open {
+			f.Close()
+		}
+		open = nil
+	}
+	defer closeAll()
+	for len(open) < 200 {
+		f, err := os.Open(seg)
+		if errnoOf(err) == syscall.EMFILE {
+			break
+		}
+		if err != nil {
+			t.Fatalf("opening the segment: %v", err)
+		}
+		open = append(open, f)
+	}
+	if len(open) == 200 {
+		t.Fatal("200 opens of a segment and the daemon, limited to 64 descriptors, not out of them")
+	}
+
+	if e := runCErrno(t, false, "fsop", "write", p, "1 undo"); e != syscall.ENOMEM {
+		t.Errorf("undo write by a new writer, the daemon out of descriptors: %v, want ENOMEM", e)
+	}
+	if e := runCErrno(t, false, "fsop", "write", m.Path("sem", keyName(k), "semop"), "0:-1 undo"); e != syscall.ENOMEM {
+		t.Errorf("undo semop by a new writer, the daemon out of descriptors: %v, want ENOMEM", e)
+	}
+	if v := semVal(t, id, 0); v != 6 {
+		t.Errorf("value after the refused writes: %d, want 6", v)
+	}
+
+	holder.stdin.Write([]byte("\n"))
+	if e := holder.errnoLine(t); e != 0 {
+		t.Fatalf("second undo write by the holder, its record unsaved: exit %d", e)
+	}
+	if !strings.Contains(m.Log(), "undo records not saved") {
+		t.Errorf("the daemon's log does not say the records went unsaved:\n%s", m.Log())
+	}
+	closeAll()
+	// The releases reach the daemon after the closes: wait until it can
+	// take ten more.
+	semPollFor(t, 30*time.Second, "the daemon has descriptors again", func() bool {
+		defer closeAll()
+		for range 10 {
+			f, err := os.Open(seg)
+			if err != nil {
+				return false
+			}
+			open = append(open, f)
+		}
+		return true
+	})
+	holder.stdin.Write([]byte("\n"))
+	if e := holder.errnoLine(t); e != 0 {
+		t.Fatalf("third undo write by the holder: exit %d", e)
+	}
+	if !strings.Contains(m.Log(), "undo records saved to") {
+		t.Errorf("the daemon's log does not say the records were saved again:\n%s", m.Log())
+	}
+	if v := semVal(t, id, 0); v != 8 {
+		t.Errorf("value after the holder's three writes: %d, want 8", v)
+	}
+	semEnd(t, holder, syscall.SIGKILL)
+	semPollVals(t, "after the holder's end", id, []int{5})
+}

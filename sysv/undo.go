@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log"
 	"os"
 	"strconv"
 	"sync"
@@ -28,6 +29,9 @@ type Undo struct {
 	mu    sync.Mutex
 	procs map[int]*undoProc // by thread group id
 	path  string            // the records' file; "" keeps them in memory only
+	// unsaved is why the file last failed to be written, nil if it was:
+	// a failure is logged once, not at every semop.
+	unsaved error
 }
 
 // semRef names one semaphore.
@@ -99,10 +103,23 @@ type savedProc struct {
 }
 
 // saveLocked writes the records to the file, replacing it whole so that a
-// crash leaves the old or the new version. u.mu is held.
+// crash leaves the old or the new version. u.mu is held. A failure (the
+// daemon out of descriptors, the file system full) is logged: the
+// records still hold in memory, for as long as the daemon runs.
 func (u *Undo) saveLocked() {
+	err := u.writeLocked()
+	switch {
+	case err != nil && u.unsaved == nil:
+		log.Printf("undo records not saved to %s (they hold until the daemon exits): %v", u.path, err)
+	case err == nil && u.unsaved != nil:
+		log.Printf("undo records saved to %s again", u.path)
+	}
+	u.unsaved = err
+}
+
+func (u *Undo) writeLocked() error {
 	if u.path == "" {
-		return
+		return nil
 	}
 	saved := []savedProc{}
 	for pid, p := range u.procs {
@@ -118,14 +135,17 @@ func (u *Undo) saveLocked() {
 	if len(saved) == 0 {
 		// Nothing to take over: no file, rather than one left behind in
 		// /run for every mountpoint ever used.
-		os.Remove(u.path)
-		return
+		if err := os.Remove(u.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
 	}
 	b, _ := json.Marshal(saved)
 	tmp := u.path + ".tmp"
-	if os.WriteFile(tmp, b, 0600) == nil {
-		os.Rename(tmp, u.path)
+	if err := os.WriteFile(tmp, b, 0600); err != nil {
+		return err
 	}
+	return os.Rename(tmp, u.path)
 }
 
 // Semop performs ops for the process that thread pid belongs to, as
@@ -141,7 +161,7 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 	tgid := threadGroup(pid)
 	p, err := u.pin(tgid)
 	if err != nil {
-		return unix.EINTR // the caller is already gone: it can take nothing
+		return pinErrno(err)
 	}
 	plain := make([]SemOp, len(ops))
 	for i, op := range ops {
@@ -265,6 +285,18 @@ func (u *Undo) pin(tgid int) (*undoProc, error) {
 		return p, nil
 	}
 	return u.watchNew(tgid)
+}
+
+// pinErrno is the answer to a semop whose caller's record could not be
+// started: EINTR when the caller is already gone (it can take nothing),
+// otherwise ENOMEM, what semop gives when it cannot allocate an undo
+// structure (the daemon is out of descriptors or memory), which a caller
+// does not retry blindly as it would EINTR.
+func pinErrno(err error) error {
+	if errors.Is(err, unix.ESRCH) || errors.Is(err, os.ErrNotExist) {
+		return unix.EINTR
+	}
+	return unix.ENOMEM
 }
 
 // watchNew opens a pidfd on tgid, records the process as busy and starts

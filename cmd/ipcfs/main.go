@@ -21,6 +21,10 @@ import (
 const version = "0.1.0"
 
 func main() {
+	// What the daemon says of itself later (sysv's undo records) reads as
+	// its other messages do.
+	log.SetFlags(0)
+	log.SetPrefix("ipcfs: ")
 	c, err := parseArgs(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Print(usage)
