@@ -77,7 +77,8 @@ func (shmKind) createUsage() string {
 	return `Write "KEY SIZE [MODE]" to make a shared memory segment, as shmget(KEY, SIZE,
 IPC_CREAT|IPC_EXCL|MODE) would for the writer.
   KEY   0x-prefixed hex, decimal, or "private"
-  SIZE  bytes, or with a K, M or G suffix (powers of 1024)
+  SIZE  bytes, or as ipcmk takes it: 1.5K, 1M or 1MiB (powers of 1024),
+        1MB (powers of 1000)
   MODE  octal permission bits, default 0644
 Reading the same handle afterwards returns the new segment's name.
 Example: echo "0x1234 1M 0600" > create

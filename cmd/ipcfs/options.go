@@ -47,7 +47,8 @@ const usage = `Usage: ipcfs [flags] MOUNTPOINT
 
 Shows the host's System V IPC objects (shared memory, semaphores, message
 queues) as files under MOUNTPOINT. Runs in the foreground until unmounted
-or sent SIGINT/SIGTERM.
+or sent SIGINT, SIGTERM or SIGHUP. In the second form it goes to the
+background once mounted, unless given -f (or -o debug).
 
 Flags:
   --allow-other   let other users in (each is checked as the kernel would;
