@@ -521,14 +521,7 @@ done`, shQuote(p)))
 		t.Fatalf("first undo write by the holder: exit %d", e)
 	}
 
-	daemonFds := func() int {
-		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", m.cmd.Process.Pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(fds)
-	}
-	before := daemonFds()
+	before := relFDs(t, m.cmd.Process.Pid)
 	sk := newKey()
 	newSegment(t, sk, 4096, 0600)
 	seg := m.Path("shm", keyName(sk))
@@ -576,7 +569,7 @@ done`, shQuote(p)))
 	closeAll()
 	// The releases reach the daemon after the closes.
 	semPollFor(t, 30*time.Second, "the daemon has its descriptors back", func() bool {
-		return daemonFds() <= before
+		return relFDs(t, m.cmd.Process.Pid) <= before
 	})
 	holder.stdin.Write([]byte("\n"))
 	if e := holder.errnoLine(t); e != 0 {
