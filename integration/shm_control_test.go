@@ -368,6 +368,8 @@ func TestShmReadOnly(t *testing.T) {
 			if _, err := os.ReadFile(m.Path("shm", "create")); err != nil {
 				t.Errorf("reading create's usage: %v", err)
 			}
+			// cat's release reaches the daemon after cat exits.
+			shmPollUntil(t, "the daemon unmaps cat's attachment", func() bool { return len(daemonMapsOf(t, m.cmd.Process.Pid, id)) == 0 })
 			f, err := os.Open(p)
 			if err != nil {
 				t.Fatal(err)
