@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,6 +55,16 @@ func runTests(m *testing.M) int {
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building ipcfs:", err)
 		return 1
+	}
+	// A run started in the background by a script (`go test ./... &`)
+	// or under nohup ignores SIGINT or SIGHUP, and so would every program
+	// the tests start, which the tests interrupt with them. Go keeps those
+	// two ignored unless asked for them; a handler, unlike SIG_IGN, is
+	// not inherited across exec. The signals are still dropped here.
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if signal.Ignored(sig) {
+			signal.Notify(make(chan os.Signal, 1), sig)
+		}
 	}
 	keyBase = 0x5f000000 | rand.Uint32N(0xff)<<16
 	keyNext = keyBase + 1
