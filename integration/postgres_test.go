@@ -144,7 +144,12 @@ func viewStartPostgres(t testing.TB) *viewPostgres {
 		if out, err := pg.try("pg_ctl", "stop", "-D", pg.data, "-m", "immediate", "-w", "-t", "60"); err != nil && pid > 0 {
 			t.Errorf("pg_ctl stop: %v\n%s", err, out)
 		}
-		// Whatever happened, no server process and no segment stays.
+		// Whatever happened, no server process and no segment stays. The
+		// postmaster unlinks its pid file, which pg_ctl -w waits for, as
+		// it exits, a moment before it is gone.
+		for deadline := time.Now().Add(20 * time.Second); pid > 0 && !processGone(pid) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if pid > 0 && !processGone(pid) {
 			t.Errorf("the postmaster %d is still running", pid)
 			syscall.Kill(pid, syscall.SIGKILL)
