@@ -125,8 +125,8 @@ var minOp = regexp.MustCompile(`(^|[\t\n\v\f\r :])-0*32768([\t\n\v\f\r ]|$)`)
 
 func checkSemCommand(t *testing.T, input string, c semCommand, nsems int) {
 	t.Helper()
-	if len(c.ops) == 0 {
-		t.Fatalf("%q: accepted with no operation", input)
+	if c.setVal != (len(c.ops) == 0) {
+		t.Fatalf("%q: accepted with operations %+v and SETVAL %v", input, c.ops, c.setVal)
 	}
 	for _, op := range c.ops {
 		// -32768 (a short's least) is an operation too; "+32768" must
@@ -135,7 +135,7 @@ func checkSemCommand(t *testing.T, input string, c semCommand, nsems int) {
 			t.Fatalf("%q: op %+v out of range", input, op)
 		}
 	}
-	if c.setVal && (c.value < 0 || c.value > sysv.SemVMX || c.undo || len(c.ops) != 1) {
+	if c.setVal && (c.value < 0 || c.value > sysv.SemVMX || c.undo || c.setNum >= nsems) {
 		t.Fatalf("%q: bad SETVAL %+v", input, c)
 	}
 	if c.timeout < 0 {
@@ -152,6 +152,12 @@ func FuzzParseSemWrite(f *testing.F) {
 		allowed(t, s, errno, 0, syscall.EINVAL, syscall.ERANGE)
 		if errno == 0 {
 			checkSemCommand(t, s, c, 4)
+		}
+		// Past semop's 16 bits only SETVAL, of that very semaphore.
+		c, errno = parseSemWrite(s, 1<<16+2)
+		allowed(t, s, errno, 0, syscall.EINVAL, syscall.ERANGE)
+		if errno == 0 && (!c.setVal || c.setNum != 1<<16+2) {
+			t.Fatalf("%q on semaphore 65538: %+v", s, c)
 		}
 	})
 }

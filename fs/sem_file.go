@@ -191,7 +191,7 @@ func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	var err error
 	switch {
 	case c.setVal:
-		num := int(c.ops[0].Num)
+		num := c.setNum
 		err = cred.Do(func() error { return sysv.SemSetVal(id, num, c.value) })
 		if err == nil {
 			h.set.kind.undo.Forget(id, num)

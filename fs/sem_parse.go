@@ -13,7 +13,8 @@ import (
 // semCommand is one parsed write to a semaphore file or to semop.
 type semCommand struct {
 	ops     []sysv.SemOp
-	setVal  bool // "=N": SETVAL of ops[0].Num to value
+	setVal  bool // "=N": SETVAL of semaphore setNum to value
+	setNum  int  // an int, as SETVAL's: past semop's 16-bit sem_num
 	value   int
 	nowait  bool
 	undo    bool
@@ -108,10 +109,14 @@ func parseSemWrite(text string, num int) (semCommand, syscall.Errno) {
 	if errno != 0 {
 		return c, errno
 	}
-	if set {
-		c.setVal, c.value = true, op
-		c.ops = []sysv.SemOp{{Num: uint16(num)}}
-	} else {
+	switch {
+	case set:
+		c.setVal, c.setNum, c.value = true, num, op
+	case num > math.MaxUint16:
+		// Only SETVAL reaches a semaphore past 65535: semop's sem_num
+		// is 16 bits. EINVAL, as the semop file gives "65536:OP".
+		return c, syscall.EINVAL
+	default:
 		c.ops = []sysv.SemOp{{Num: uint16(num), Op: int16(op)}}
 	}
 	return c, c.parseWords(ws[1:])

@@ -1354,6 +1354,60 @@ func TestSemWriteErrors(t *testing.T) {
 
 // --- waiting ---
 
+// TestSemFilePast16Bits: in a set of more than 65536 semaphores (SEMMSL
+// raised for the test), a file past 65535 is its own semaphore: =N sets
+// it, as SETVAL (whose number is an int) does, and an operation, which
+// semop's 16-bit sem_num cannot name, fails with EINVAL and changes no
+// semaphore (not the one the number wraps to).
+func TestSemFilePast16Bits(t *testing.T) {
+	const nsems = 1<<16 + 3
+	if msl, mns, opm, mni := semLimits(t); msl < nsems || mns < nsems {
+		old, err := os.ReadFile("/proc/sys/kernel/sem")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := os.WriteFile("/proc/sys/kernel/sem", old, 0); err != nil {
+				t.Errorf("restoring /proc/sys/kernel/sem: %v", err)
+			}
+		})
+		limits := fmt.Sprintf("%d %d %d %d", max(msl, nsems), max(mns, nsems), opm, mni)
+		if err := os.WriteFile("/proc/sys/kernel/sem", []byte(limits), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := mount(t)
+	k := newKey()
+	id := semNew(t, k, nsems, 0600)
+	dir := m.Path("sem", keyName(k))
+
+	semMustWrite(t, dir+"/65538", "=7")
+	if v := semVal(t, id, 65538); v != 7 {
+		t.Errorf("=7 to file 65538: semaphore 65538 is %d", v)
+	}
+	if got := semRead(t, dir+"/65538"); got != "7\n" {
+		t.Errorf("file 65538 reads %q after =7", got)
+	}
+	semSetVals(t, id, 1) // semaphore 0, where 65536 wraps to
+	for _, text := range []string{"+1", "-1 nowait", "0 nowait", "5", "+1 undo", "-1 timeout=10ms"} {
+		if e := semWrite(t, dir+"/65536", text, 0); e != syscall.EINVAL {
+			t.Errorf("%q to file 65536: %v, want EINVAL", text, e)
+		}
+	}
+	if e := semWrite(t, dir+"/semop", "65536:+1", 0); e != syscall.EINVAL {
+		t.Errorf("65536:+1 to semop: %v, want EINVAL", e)
+	}
+	for _, n := range []int{0, 2, 65536, 65538} {
+		want := map[int]int{0: 1, 65538: 7}[n]
+		if v := semVal(t, id, n); v != want {
+			t.Errorf("semaphore %d is %d, want %d", n, v, want)
+		}
+	}
+	if d := semStat(t, id); d.Otime != 0 {
+		t.Errorf("a semop was made: otime %d", d.Otime)
+	}
+}
+
 // TestSemBlockingWaitsAlone: a P on a zero semaphore waits for its writer
 // only: the mount keeps answering everyone else, the same file included;
 // a V through the mount, directly, or by the kernel's semop releases it.
