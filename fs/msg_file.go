@@ -134,6 +134,7 @@ var (
 // read(2) returns the one message. (So a message longer than one request
 // cannot be read through the mount: E2BIG, and it stays queued.)
 func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	defer operation()() // see Quiesce
 	if h.node.readOnly {
 		return nil, syscall.EROFS
 	}
@@ -154,6 +155,7 @@ func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 // longer than one request comes in pieces, of which only the first
 // reaches here: see rawFS.Writev.)
 func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	defer operation()() // see Quiesce
 	mtype := h.node.mtype
 	if mtype == 0 {
 		mtype = 1

@@ -176,6 +176,7 @@ func (h *semHandle) restart() {
 // Write performs the command written, as the writer; it blocks only this
 // writer, and an interrupt ends the wait with EINTR, changing nothing.
 func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	defer operation()() // see Quiesce
 	if len(data) > maxControlWrite {
 		return 0, syscall.EINVAL
 	}

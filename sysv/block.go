@@ -31,6 +31,26 @@ var waitSlots = sync.OnceValue(func() chan struct{} {
 // without waiting.
 const slotPoll = 10 * time.Millisecond
 
+// stopWaits is closed by StopWaits: every wait ends, now and later.
+var (
+	stopWaits     = make(chan struct{})
+	stopWaitsOnce sync.Once
+)
+
+// StopWaits ends every call waiting in Block, and every later one at
+// once, as a done ctx would: a daemon about to exit must reply to each
+// (EINTR, having taken nothing, or what the kernel already did for it).
+func StopWaits() { stopWaitsOnce.Do(func() { close(stopWaits) }) }
+
+func waitsStopped() bool {
+	select {
+	case <-stopWaits:
+		return true
+	default:
+		return false
+	}
+}
+
 // errWouldWait is what a try of Block says when its call would wait.
 var errWouldWait = errors.New("would wait")
 
@@ -78,7 +98,7 @@ func (c *Cred) Block(ctx context.Context, call, try func() error) error {
 		var err error
 		for {
 			err = call()
-			if err != unix.EINTR || ctx.Err() != nil {
+			if err != unix.EINTR || ctx.Err() != nil || waitsStopped() {
 				break
 			}
 		}
@@ -95,6 +115,7 @@ func (c *Cred) Block(ctx context.Context, call, try func() error) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+	case <-stopWaits:
 	}
 	// Signal the thread, and again every millisecond: the first signal
 	// may land before the thread has entered the syscall.
@@ -130,6 +151,8 @@ func (c *Cred) awaitSlot(ctx context.Context, try func() error) (err error, ok b
 		case slots <- struct{}{}:
 			return nil, true
 		case <-ctx.Done():
+			return unix.EINTR, false
+		case <-stopWaits:
 			return unix.EINTR, false
 		case <-t.C:
 			switch err := c.Do(try); err {

@@ -121,10 +121,17 @@ func run(c *config) error {
 			// it; this mount ends with the daemon, and can be unmounted
 			// once uncovered.
 			fmt.Fprintf(os.Stderr, "ipcfs: %s: another mount covers this one; leaving both mounted (this one stops serving)\n", c.mountpoint)
+			root.Quiesce(quiesceTimeout)
 			release()
 			os.Exit(1)
 		}
-		if unmount(c.mountpoint) {
+		clean := unmount(c.mountpoint)
+		// Callers still in the file system (a lazy unmount, or a copy of
+		// the mount elsewhere) end before the exit cuts them off: those
+		// waiting with EINTR, having taken nothing, and those whose
+		// operation the kernel has just made with its result.
+		root.Quiesce(quiesceTimeout)
+		if clean {
 			// A copy of the mount in another mount namespace (a service's
 			// private /tmp) or a bind mount keeps the connection, and so
 			// the serve loop, alive after the unmount here: the signal
@@ -139,6 +146,10 @@ func run(c *config) error {
 	server.Wait()
 	return nil
 }
+
+// quiesceTimeout bounds how long a stopping daemon waits for the
+// operations under way to reply.
+const quiesceTimeout = 2 * time.Second
 
 // errNotRootAllowOther refuses allow_other to an ordinary user's daemon.
 // Only root can take on each caller's identity for the syscalls (see
