@@ -175,6 +175,8 @@ func TestCLIBadArguments(t *testing.T) {
 		{"--ro=maybe", dir},
 		{"-o", "remount,rw", dir},
 		{"--ipc-ns", "/nonexistent", dir},
+		{"--ipc-ns", "", dir},
+		{"-o", "ipc_ns=", dir},
 		{},
 		{"a", "b", dir},
 	} {
@@ -201,6 +203,22 @@ func TestCLIBadArguments(t *testing.T) {
 	}
 	if pids := daemonsOn(dir); len(pids) != 0 {
 		t.Errorf("daemons left running: %v", pids)
+	}
+
+	// An empty MOUNTPOINT (an unset variable) is no directory, as for
+	// mount(8), not the working directory.
+	cwd := t.TempDir()
+	for _, args := range [][]string{{""}, {"--", ""}, {"ipcfs", ""}} {
+		cmd := exec.Command(ipcfsBin, args...)
+		cmd.Dir = cwd
+		out, err := runToEnd(t, cmd)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "empty MOUNTPOINT") {
+			t.Errorf("ipcfs %q: %v, %q; want exit 2", args, err, out)
+		}
+		if lines := mountInfo(cwd); len(lines) != 0 {
+			t.Fatalf("ipcfs %q mounted on the working directory: %q", args, lines)
+		}
 	}
 }
 

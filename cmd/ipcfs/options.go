@@ -122,7 +122,7 @@ func parseArgs(args []string) (*config, error) {
 	fl.BoolVar(&c.debug, "debug", false, "")
 	fl.BoolVar(&c.version, "version", false, "")
 	fl.BoolVar(&c.foreground, "f", false, "")
-	fl.StringVar(&c.ipcNS, "ipc-ns", "", "")
+	fl.Func("ipc-ns", "", c.setIPCNS)
 	fl.Func("o", "", c.setOptions)
 
 	var pos []string
@@ -157,7 +157,22 @@ func parseArgs(args []string) (*config, error) {
 	default:
 		return nil, errors.New("expected one MOUNTPOINT")
 	}
+	if c.mountpoint == "" {
+		// An unset variable, most likely: a path lookup of "" would take
+		// the working directory. mount(8) refuses it too.
+		return nil, errors.New("empty MOUNTPOINT")
+	}
 	return c, nil
+}
+
+// setIPCNS takes --ipc-ns or ipc_ns=: an empty path (an unset variable)
+// is refused, not taken to mean the daemon's own namespace.
+func (c *config) setIPCNS(path string) error {
+	if path == "" {
+		return errors.New("empty IPC namespace path")
+	}
+	c.ipcNS = path
+	return nil
 }
 
 // spelledAsGiven names the flag in err as arg spelled it (`--bogus`),
@@ -181,7 +196,9 @@ func (c *config) setOptions(list string) error {
 		case o == "nouser_xattr", o == "user_xattr":
 			c.noXattr = o == "nouser_xattr"
 		case strings.HasPrefix(o, "ipc_ns="):
-			c.ipcNS = o[len("ipc_ns="):]
+			if err := c.setIPCNS(o[len("ipc_ns="):]); err != nil {
+				return err
+			}
 		case o == "remount":
 			return errors.New("-o remount: not supported (unmount, and mount again)")
 		case o == "" || ignoredOptions[o]:
