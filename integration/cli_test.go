@@ -222,6 +222,32 @@ func TestCLIBadArguments(t *testing.T) {
 	}
 }
 
+// TestCLIKeepsIgnoredSignals: a daemon started with SIGHUP and SIGINT
+// ignored (nohup, a script's background job) keeps serving through them,
+// and still stops on SIGTERM.
+func TestCLIKeepsIgnoredSignals(t *testing.T) {
+	m := mountWrapped(t, []string{"bash", "-c", `trap '' HUP INT; exec "$0" "$@"`})
+	key := newKey()
+	id := newSegment(t, key, 4096, 0600)
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if err := m.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A daemon that took them would be gone well within this.
+	time.Sleep(300 * time.Millisecond)
+	checkStatMatches(t, m.Path("shm", keyName(key)), id)
+	if lines := mountInfo(m.Dir); len(lines) != 1 {
+		t.Errorf("after SIGHUP and SIGINT, ignored: mounted %q", lines)
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExit(t, m); err != nil {
+		t.Errorf("ipcfs exited with %v on SIGTERM\n%s", err, m.Log())
+	}
+}
+
 // TestCLICreatesMountpoint: a missing mountpoint (and its parents) is made.
 func TestCLICreatesMountpoint(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b", "mnt")

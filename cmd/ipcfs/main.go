@@ -56,8 +56,16 @@ func run(c *config) error {
 	// made must not kill the daemon with the mount up and nobody serving
 	// it (a dead mount), but unmount it and exit 0 like any other. SIGHUP
 	// too: the terminal of a foreground daemon closed.
+	// SIGINT and SIGHUP ignored from the start stay ignored: `nohup
+	// ipcfs`, or a script's background job, asked for that.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	stops := []os.Signal{syscall.SIGTERM}
+	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			stops = append(stops, s)
+		}
+	}
+	signal.Notify(sig, stops...)
 	// A closed pipe on stderr (`ipcfs --debug ... | head`) must not kill
 	// the daemon and leave its mount dead: its writes fail with EPIPE
 	// instead. Caught rather than ignored, which programs it runs
