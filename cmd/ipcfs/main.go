@@ -129,7 +129,7 @@ func run(c *config) error {
 			// it; this mount ends with the daemon, and can be unmounted
 			// once uncovered.
 			fmt.Fprintf(os.Stderr, "ipcfs: %s: another mount covers this one; leaving both mounted (this one stops serving)\n", c.mountpoint)
-			root.Quiesce(quiesceTimeout)
+			quiesce(root)
 			release()
 			os.Exit(1)
 		}
@@ -138,7 +138,7 @@ func run(c *config) error {
 		// the mount elsewhere) end before the exit cuts them off: those
 		// waiting with EINTR, having taken nothing, and those whose
 		// operation the kernel has just made with its result.
-		root.Quiesce(quiesceTimeout)
+		quiesce(root)
 		if clean {
 			// A copy of the mount in another mount namespace (a service's
 			// private /tmp) or a bind mount keeps the connection, and so
@@ -155,9 +155,13 @@ func run(c *config) error {
 	return nil
 }
 
-// quiesceTimeout bounds how long a stopping daemon waits for the
-// operations under way to reply.
-const quiesceTimeout = 2 * time.Second
+// quiesce lets the operations under way reply, for up to 2 s, and says
+// so in the log if some did not (their callers get ECONNABORTED).
+func quiesce(root *ipcfs.Root) {
+	if !root.Quiesce(2 * time.Second) {
+		log.Print("operations still under way after 2 s are cut off")
+	}
+}
 
 // errNotRootAllowOther refuses allow_other to an ordinary user's daemon.
 // Only root can take on each caller's identity for the syscalls (see
