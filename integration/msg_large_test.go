@@ -17,14 +17,25 @@ import (
 // setSysctl sets /proc/sys/kernel/name to v for the test.
 func setSysctl(t testing.TB, name string, v int) {
 	t.Helper()
+	setSysctlText(t, name, strconv.Itoa(v))
+}
+
+// setSysctlText sets /proc/sys/kernel/name to text (several fields, as
+// sem's) for the test.
+func setSysctlText(t testing.TB, name, text string) {
+	t.Helper()
 	path := "/proc/sys/kernel/" + name
 	old, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.WriteFile(path, old, 0) })
-	if err := os.WriteFile(path, []byte(strconv.Itoa(v)), 0); err != nil {
-		t.Fatalf("%s = %d: %v", path, v, err)
+	t.Cleanup(func() {
+		if err := os.WriteFile(path, old, 0); err != nil {
+			t.Errorf("restoring %s: %v", path, err)
+		}
+	})
+	if err := os.WriteFile(path, []byte(text), 0); err != nil {
+		t.Fatalf("%s = %s: %v", path, text, err)
 	}
 }
 

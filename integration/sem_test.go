@@ -1362,19 +1362,7 @@ func TestSemWriteErrors(t *testing.T) {
 func TestSemFilePast16Bits(t *testing.T) {
 	const nsems = 1<<16 + 3
 	if msl, mns, opm, mni := semLimits(t); msl < nsems || mns < nsems {
-		old, err := os.ReadFile("/proc/sys/kernel/sem")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := os.WriteFile("/proc/sys/kernel/sem", old, 0); err != nil {
-				t.Errorf("restoring /proc/sys/kernel/sem: %v", err)
-			}
-		})
-		limits := fmt.Sprintf("%d %d %d %d", max(msl, nsems), max(mns, nsems), opm, mni)
-		if err := os.WriteFile("/proc/sys/kernel/sem", []byte(limits), 0); err != nil {
-			t.Fatal(err)
-		}
+		setSysctlText(t, "sem", fmt.Sprintf("%d %d %d %d", max(msl, nsems), max(mns, nsems), opm, mni))
 	}
 	m := mount(t)
 	k := newKey()

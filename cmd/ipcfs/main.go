@@ -55,9 +55,9 @@ func run(c *config) error {
 	// Caught from the start: a signal that comes while the mount is being
 	// made must not kill the daemon with the mount up and nobody serving
 	// it (a dead mount), but unmount it and exit 0 like any other. SIGHUP
-	// too: the terminal of a foreground daemon closed.
-	// SIGINT and SIGHUP ignored from the start stay ignored: `nohup
-	// ipcfs`, or a script's background job, asked for that.
+	// too: the terminal of a foreground daemon closed. But SIGINT and
+	// SIGHUP ignored from the start stay ignored: `nohup ipcfs`, or a
+	// script's background job, asked for that.
 	sig := make(chan os.Signal, 1)
 	stops := []os.Signal{syscall.SIGTERM}
 	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGHUP} {
