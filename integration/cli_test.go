@@ -148,8 +148,8 @@ func TestCLIHelp(t *testing.T) {
 		if !strings.Contains(out, "Usage") || !strings.Contains(out, "MOUNTPOINT") {
 			t.Errorf("%s printed %q", flag, out)
 		}
-		for _, name := range []string{"--allow-other", "--ro", "--debug", "--version", "-o"} {
-			if !strings.Contains(out, name) {
+		for _, name := range []string{"--allow-other", "--ro", "--debug", "--ipc-ns", "-f", "-o", "--version", "--help"} {
+			if !strings.Contains(out, "\n  "+name+" ") { // a line of the flag list
 				t.Errorf("%s does not mention %s", flag, name)
 			}
 		}

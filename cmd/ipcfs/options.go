@@ -56,6 +56,7 @@ Flags:
   --ro            read-only: no writes, semop, msgsnd/msgrcv, create, remove
   --debug         log every FUSE request to stderr
   --ipc-ns PATH   show another IPC namespace (a container's): /proc/PID/ns/ipc
+  -f              stay in the foreground in the second form
   -o OPT[,OPT]    the same as mount options: allow_other, ro, debug,
                   ipc_ns=PATH, nouser_xattr (no user.ipc.* attributes,
                   and one request less for each open with O_TRUNC, as
