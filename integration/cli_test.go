@@ -256,6 +256,24 @@ func TestCLICreatesMountpoint(t *testing.T) {
 	key := newKey()
 	id := newSegment(t, key, 4096, 0600)
 	checkStatMatches(t, m.Path("shm", keyName(key)), id)
+
+	// A mountpoint that is a dangling symbolic link is refused, naming
+	// the link (mkdir would only say "file exists"), and nothing is made.
+	link := filepath.Join(t.TempDir(), "link")
+	target := filepath.Join(filepath.Dir(link), "nowhere")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runIpcfs(t, link)
+	if code == 0 || !strings.Contains(out, "a symbolic link to "+target+", which does not exist") {
+		t.Errorf("ipcfs on a dangling link: exit %d, %q", code, out)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ipcfs on a dangling link made its target: %v", err)
+	}
+	if lines := mountInfo(link); len(lines) != 0 {
+		t.Fatalf("mounted: %q", lines)
+	}
 }
 
 // TestCLISignals: SIGTERM and SIGINT unmount and exit 0, also while a

@@ -254,6 +254,10 @@ func prepareMountpoint(dir string) error {
 		fi, err = os.Stat(dir)
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		if target, lerr := os.Readlink(dir); lerr == nil {
+			// mkdir would say "file exists" of the link itself.
+			return fmt.Errorf("%s: a symbolic link to %s, which does not exist", dir, target)
+		}
 		return os.MkdirAll(dir, 0755)
 	}
 	if err == nil && !fi.IsDir() {
