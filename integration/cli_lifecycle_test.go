@@ -64,6 +64,26 @@ func TestCLISignalCoveredMount(t *testing.T) {
 			t.Errorf("the tmpfs on top after the daemon beneath stopped: %v", err)
 		}
 	})
+	// Not covered but detached (umount -l) while a file is open, which
+	// keeps the daemon serving it: a stop is no failure.
+	t.Run("detached", func(t *testing.T) {
+		m := mount(t)
+		f, err := os.Open(m.Path("limits"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := unix.Unmount(m.Dir, unix.MNT_DETACH); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ReadAt(make([]byte, 1), 0); err != nil {
+			t.Fatalf("reading an open file after umount -l: %v", err)
+		}
+		m.cmd.Process.Signal(syscall.SIGTERM)
+		if err := waitExit(t, m); err != nil || strings.Contains(m.Log(), "covers") {
+			t.Errorf("ipcfs stopped after umount -l: %v; want exit 0, silent\n%s", err, m.Log())
+		}
+	})
 	t.Run("another-daemon", func(t *testing.T) {
 		m := mount(t)
 		top := startCmd(t, m.Dir, []string{"unshare", "--ipc", ipcfsBin})

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -122,7 +124,10 @@ func run(c *config) error {
 
 	go func() {
 		<-sig
-		if id, err := mountID(c.mountpoint); oursErr == nil && (err != nil || id != ours) {
+		// Detached (umount -l) with files still open, it is nowhere to
+		// unmount: those callers are answered, and the daemon exits.
+		gone := oursErr == nil && detached(ours)
+		if id, err := mountID(c.mountpoint); oursErr == nil && (err != nil || id != ours) && !gone {
 			// Unmounting goes by path, and so to the mount on top: another
 			// file system mounted over this one (or another daemon's
 			// mount, in another IPC namespace) would go instead. Leave
@@ -133,7 +138,7 @@ func run(c *config) error {
 			release()
 			os.Exit(1)
 		}
-		clean := unmount(c.mountpoint)
+		clean := !gone && unmount(c.mountpoint)
 		// Callers still in the file system (a lazy unmount, or a copy of
 		// the mount elsewhere) end before the exit cuts them off: those
 		// waiting with EINTR, having taken nothing, and those whose
@@ -181,6 +186,23 @@ func mountID(dir string) (uint64, error) {
 		return 0, errors.New("the kernel does not tell mounts apart (statx STATX_MNT_ID)")
 	}
 	return st.Mnt_id, nil
+}
+
+// detached reports whether the mount of this id is gone from the mount
+// table: unmounted lazily while files of it are still open, which keep
+// the daemon serving them.
+func detached(id uint64) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	want := strconv.FormatUint(id, 10) + " "
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, want) {
+			return false
+		}
+	}
+	return true
 }
 
 // mount serves root at mountpoint through ipcfs's guarded file system
