@@ -141,8 +141,9 @@ func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	if off > 0 {
 		return fuse.ReadResultData(nil), 0
 	}
-	_, n, err := sysv.MsgReceive(ctx, callerCred(ctx), h.node.id, h.node.mtype, dest, h.nonblocking)
-	if err == syscall.ENOMSG && h.nonblocking {
+	nonblocking := flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking)
+	_, n, err := sysv.MsgReceive(ctx, callerCred(ctx), h.node.id, h.node.mtype, dest, nonblocking)
+	if err == syscall.ENOMSG && nonblocking {
 		err = syscall.EAGAIN // what a read of an empty O_NONBLOCK FIFO gives
 	}
 	if err != nil {
@@ -160,7 +161,7 @@ func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	if mtype == 0 {
 		mtype = 1
 	}
-	err := sysv.MsgSend(ctx, callerCred(ctx), h.node.id, mtype, data, h.nonblocking)
+	err := sysv.MsgSend(ctx, callerCred(ctx), h.node.id, mtype, data, flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking))
 	if err != nil {
 		return 0, toErrno(err)
 	}

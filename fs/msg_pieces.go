@@ -43,5 +43,6 @@ func (n *rawFS) Writev(cancel <-chan struct{}, in *fuse.WriteIn, data [][]byte) 
 	if in.Offset > 0 && in.Flags&syscall.O_APPEND == 0 && n.streams.has(in.Fh) {
 		return 0, fuse.Status(syscall.EMSGSIZE)
 	}
+	defer noteFlags(cancel, in.Flags)()
 	return n.RawFileSystem.Writev(cancel, in, data)
 }

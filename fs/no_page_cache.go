@@ -66,5 +66,6 @@ func (n *rawFS) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.
 	if in.ReadFlags&fuse.READ_LOCKOWNER == 0 {
 		return nil, fuse.EINVAL
 	}
+	defer noteFlags(cancel, in.Flags)()
 	return n.RawFileSystem.Read(cancel, in, buf)
 }

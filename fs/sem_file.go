@@ -184,7 +184,7 @@ func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if errno != 0 {
 		return 0, errno
 	}
-	c.applyFlags(h.nonblocking)
+	c.applyFlags(flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking))
 	h.restart()
 	h.set.settle()
 	cred := callerCred(ctx)

@@ -296,7 +296,7 @@ func (h *segmentHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // grow (its file could: every write is cut at the segment's size).
 func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	size := int64(len(h.mem))
-	if off >= size || h.appending {
+	if off >= size || flagSet(ctx, syscall.O_APPEND, h.appending) {
 		return 0, syscall.ENOSPC
 	}
 	data = data[:min(int64(len(data)), size-off)]
