@@ -32,6 +32,10 @@ type Undo struct {
 	// unsaved is why the file last failed to be written, nil if it was:
 	// a failure is logged once, not at every semop.
 	unsaved error
+	// applying counts, by set, the adjustments taken out of the records
+	// and not yet applied (see Settle); applied is signalled as they end.
+	applying map[int]int
+	applied  sync.Cond
 }
 
 // semRef names one semaphore.
@@ -53,7 +57,8 @@ type undoProc struct {
 // there: processes still alive are watched again, and the adjustments of
 // those that exited meanwhile are applied now.
 func OpenUndo(path string) (*Undo, error) {
-	u := &Undo{procs: map[int]*undoProc{}, path: path}
+	u := &Undo{procs: map[int]*undoProc{}, path: path, applying: map[int]int{}}
+	u.applied.L = &u.mu
 	if path == "" {
 		return u, nil
 	}
@@ -188,7 +193,7 @@ func (u *Undo) Semop(ctx context.Context, cred *Cred, pid, id int, ops []SemOp, 
 	}
 	apply := u.takeIfDone(tgid, p)
 	u.mu.Unlock()
-	applyAll(apply)
+	u.apply(apply)
 	return err
 }
 
@@ -327,7 +332,7 @@ func (u *Undo) watch(tgid int, p *undoProc) {
 	p.exited = true
 	apply := u.takeIfDone(tgid, p)
 	u.mu.Unlock()
-	applyAll(apply)
+	u.apply(apply)
 }
 
 // Settle applies at once the adjustments on set id of every process that
@@ -351,8 +356,15 @@ func (u *Undo) Settle(id int) {
 	}
 	u.mu.Unlock()
 	for _, a := range apply {
-		applyAll(a)
+		u.apply(a)
 	}
+	// Those a watcher or a Semop took out may still be under way: a read
+	// right after them must see them applied too.
+	u.mu.Lock()
+	for u.applying[id] > 0 {
+		u.applied.Wait()
+	}
+	u.mu.Unlock()
 }
 
 // touches reports whether p has adjustments on set id.
@@ -401,7 +413,31 @@ func (u *Undo) takeIfDone(tgid int, p *undoProc) map[semRef]int {
 		}
 	}
 	p.pidfd.Close()
+	u.countApplying(p.adj, 1)
 	return p.adj
+}
+
+// apply applies adjustments takeIfDone took out, and then counts them
+// as applied.
+func (u *Undo) apply(adj map[semRef]int) {
+	if len(adj) == 0 {
+		return
+	}
+	applyAll(adj)
+	u.mu.Lock()
+	u.countApplying(adj, -1)
+	u.mu.Unlock()
+	u.applied.Broadcast()
+}
+
+// countApplying adds d for each semaphore of adj to its set's count of
+// adjustments being applied. u.mu is held.
+func (u *Undo) countApplying(adj map[semRef]int, d int) {
+	for r := range adj {
+		if u.applying[r.id] += d; u.applying[r.id] == 0 {
+			delete(u.applying, r.id)
+		}
+	}
 }
 
 func applyAll(adj map[semRef]int) {
