@@ -44,7 +44,7 @@ func (f *setFile) Access(ctx context.Context, mask uint32) syscall.Errno {
 }
 
 func (f *setFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := semSetPerm(ctx, f.set.id, f.set.kind.readOnly, in); errno != 0 {
+	if errno := semSetPerm(ctx, f.set, in); errno != 0 {
 		return errno
 	}
 	return f.Getattr(ctx, fh, out)

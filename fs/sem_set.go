@@ -31,6 +31,7 @@ var (
 	_ fs.NodeReaddirer = (*semSetNode)(nil)
 	_ fs.NodeUnlinker  = (*semSetNode)(nil)
 	_ fs.NodeAccesser  = (*semSetNode)(nil)
+	_ fs.NodeOpendirer = (*semSetNode)(nil)
 )
 
 // Unlink is refused: a set's files are its semaphores, which come and go
@@ -75,7 +76,7 @@ func (n *semSetNode) Access(ctx context.Context, mask uint32) syscall.Errno {
 
 // Setattr is chmod, chown and touch of the set: IPC_SET as the caller.
 func (n *semSetNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := semSetPerm(ctx, n.id, n.kind.readOnly, in); errno != 0 {
+	if errno := semSetPerm(ctx, n, in); errno != 0 {
 		return errno
 	}
 	return n.Getattr(ctx, fh, out)
@@ -83,20 +84,28 @@ func (n *semSetNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.Set
 
 // semSetPerm is chmod/chown/touch of set id (see permChange), from the
 // set or any of its files. A truncation means nothing here.
-func semSetPerm(ctx context.Context, id int, readOnly bool, in *fuse.SetAttrIn) syscall.Errno {
+func semSetPerm(ctx context.Context, set *semSetNode, in *fuse.SetAttrIn) syscall.Errno {
 	if change, errno := permChange(in); !change {
 		return errno
 	}
-	if readOnly {
+	if set.kind.readOnly {
 		return syscall.EROFS
 	}
-	s, err := sysv.SemStat(id)
-	if err != nil {
-		return goneErrno(err)
+	s, errno := set.stat()
+	if errno != 0 {
+		return errno
 	}
 	return setPerm(callerCred(ctx), in, &s.Perm, func(uid, gid, mode uint32) error {
-		return sysv.SemSetPerm(id, uid, gid, mode)
+		return sysv.SemSetPerm(set.id, uid, gid, mode)
 	})
+}
+
+// Opendir answers ESTALE for a set gone or replaced under its key, as
+// every use of the set does, so that the kernel looks the path up
+// again rather than open a folder that fails each later call.
+func (n *semSetNode) Opendir(ctx context.Context) syscall.Errno {
+	_, errno := n.stat()
+	return errno
 }
 
 // Create refuses a new file: a set's files are its semaphores (EPERM, as
@@ -187,13 +196,13 @@ func (n *semSetNode) fileAttr(out *fuse.AttrOut) syscall.Errno {
 // They are read as the caller, who needs the set's read permission for
 // them, as for GETALL (EACCES).
 func (n *semSetNode) status(caller *sysv.Cred) ([]byte, error) {
-	s, err := sysv.SemStat(n.id)
-	if err != nil {
-		return nil, err
+	s, errno := n.stat() // ESTALE for a set made again under the key
+	if errno != 0 {
+		return nil, errno
 	}
 	var b bytes.Buffer
 	n.settle()
-	err = caller.Do(func() error {
+	err := caller.Do(func() error {
 		vals, err := sysv.SemGetAll(n.id, s.Nsems)
 		if err != nil {
 			return err

@@ -843,6 +843,80 @@ func TestSemChmodChown(t *testing.T) {
 	}
 }
 
+// TestSemSetAfterKeyRemade: a set removed and made again under its key
+// is the new set at once through every path into its folder, though the
+// kernel keeps the folder's entry for a second: its status, a chmod,
+// chown or touch of the folder, and a listing (ESTALE at the open makes
+// the kernel look the path up again; ENOENT, EINVAL or an fstat's ESTALE
+// would reach the caller).
+func TestSemSetAfterKeyRemade(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	semRemoveKeyLater(t, key)
+	dir := m.Path("sem", keyName(key))
+	create := func() int {
+		t.Helper()
+		if err := os.WriteFile(m.Path("sem", "create"), []byte(keyName(key)+" 2 0666"), 0); err != nil {
+			t.Fatal(err)
+		}
+		id, e := semIDOf(key)
+		if e != 0 {
+			t.Fatal(e)
+		}
+		return id
+	}
+	for _, c := range []struct {
+		what string
+		do   func(id int) error
+	}{
+		{"cat status", func(id int) error {
+			b, err := os.ReadFile(dir + "/status")
+			if err == nil && strings.Count(string(b), "\n") != 3 { // a heading and two rows
+				err = fmt.Errorf("status %q", b)
+			}
+			return err
+		}},
+		{"chmod", func(id int) error {
+			if err := syscall.Chmod(dir, 0640); err != nil {
+				return err
+			}
+			if mode := semStat(t, id).Perm.Mode & 0777; mode != 0640 {
+				return fmt.Errorf("mode %o", mode)
+			}
+			return nil
+		}},
+		{"chown", func(id int) error { return os.Chown(dir, 0, 0) }},
+		{"touch", func(id int) error { return unix.UtimesNano(dir, nil) }},
+		{"listing", func(id int) error {
+			names, err := os.ReadDir(dir)
+			if err == nil && len(names) != 4 {
+				err = fmt.Errorf("listed %v", names)
+			}
+			return err
+		}},
+	} {
+		old := create()
+		// The folder's entry and its status file's are in the kernel now.
+		if _, err := os.ReadFile(dir + "/status"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(m.Path("sem", "remove"), []byte(keyName(key)), 0); err != nil {
+			t.Fatal(err)
+		}
+		id := create()
+		if id == old {
+			t.Fatalf("the set made again has the old id %d", id)
+		}
+		if err := c.do(id); err != nil {
+			t.Errorf("%s of a set made again under its key: %v", c.what, err)
+		}
+		semctlRaw(id, 0, unix.IPC_RMID, 0)
+	}
+}
+
 // --- create ---
 
 // TestSemCreate: `KEY NSEMS [MODE]` written to sem/create makes what
