@@ -98,8 +98,11 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	if n.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	if _, err := sysv.MsgStat(n.id); err != nil {
-		return nil, 0, goneErrno(err)
+	// Kept, so that an fstat after the queue's removal answers as for an
+	// unlinked file, though none came before (see keptAttr).
+	var attr fuse.AttrOut
+	if errno := n.Getattr(ctx, nil, &attr); errno != 0 {
+		return nil, 0, errno
 	}
 	id := n.StableAttr()
 	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0,

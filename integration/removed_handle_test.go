@@ -55,6 +55,12 @@ func TestFstatAfterRemoval(t *testing.T) {
 			t.Fatalf("fstat of %s: nlink %d, %v", f.path, before[i].Nlink, err)
 		}
 	}
+	// An open never fstat'ed before the removal answers the same.
+	fresh, err := syscall.Open(files[0].path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fresh)
 	check := func(when string) {
 		t.Helper()
 		for i, f := range files {
@@ -77,6 +83,10 @@ func TestFstatAfterRemoval(t *testing.T) {
 		}
 	}
 	check("after the removal")
+	var freshSt syscall.Stat_t
+	if err := syscall.Fstat(fresh, &freshSt); err != nil || freshSt.Nlink != 0 || freshSt.Ino != before[0].Ino {
+		t.Errorf("fstat of a queue's open not fstat'ed before its removal: nlink %d ino %d, %v; want nlink 0, ino %d", freshSt.Nlink, freshSt.Ino, err, before[0].Ino)
+	}
 	for _, f := range files {
 		if f.remake != nil {
 			f.remake()
