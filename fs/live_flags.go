@@ -31,12 +31,12 @@ func noteFlags(cancel <-chan struct{}, flags uint32) (done func()) {
 }
 
 // flagSet reports whether the request in ctx has the flag bit (one of
-// liveFlagBits) now. A context that comes with no request (a direct
-// call, in a test) has it as it was at open, atOpen.
-func flagSet(ctx context.Context, bit uint32, atOpen bool) bool {
+// liveFlagBits) now. The flags given at open are among them: the kernel
+// sends them until a fcntl changes them.
+func flagSet(ctx context.Context, bit uint32) bool {
 	fc, ok := ctx.(*fuse.Context)
-	if !ok || fc.Cancel == nil {
-		return atOpen
+	if !ok {
+		return false
 	}
 	f, ok := liveFlags.Load(fc.Cancel)
 	return ok && f.(uint32)&bit != 0

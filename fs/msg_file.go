@@ -105,7 +105,7 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 		return nil, 0, errno
 	}
 	id := n.StableAttr()
-	h := &queueHandle{node: n, nonblocking: flags&syscall.O_NONBLOCK != 0,
+	h := &queueHandle{node: n,
 		slotHandle: slotHandle{n.files.opened(id.Ino, id.Gen)}}
 	// A stream: no file position, so no lock on it that a second process
 	// reading or writing the same open file would wait on, unkillable,
@@ -115,8 +115,7 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 }
 
 type queueHandle struct {
-	node        *queueNode
-	nonblocking bool
+	node *queueNode
 	slotHandle
 }
 
@@ -144,7 +143,7 @@ func (h *queueHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	if off > 0 {
 		return fuse.ReadResultData(nil), 0
 	}
-	nonblocking := flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking)
+	nonblocking := flagSet(ctx, syscall.O_NONBLOCK)
 	_, n, err := sysv.MsgReceive(ctx, callerCred(ctx), h.node.id, h.node.mtype, dest, nonblocking)
 	if err == syscall.ENOMSG && nonblocking {
 		err = syscall.EAGAIN // what a read of an empty O_NONBLOCK FIFO gives
@@ -164,7 +163,7 @@ func (h *queueHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	if mtype == 0 {
 		mtype = 1
 	}
-	err := sysv.MsgSend(ctx, callerCred(ctx), h.node.id, mtype, data, flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking))
+	err := sysv.MsgSend(ctx, callerCred(ctx), h.node.id, mtype, data, flagSet(ctx, syscall.O_NONBLOCK))
 	if err != nil {
 		return 0, toErrno(err)
 	}

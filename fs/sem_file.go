@@ -106,14 +106,13 @@ func (f *semopFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 
 // semHandle is an open semaphore or semop file.
 type semHandle struct {
-	set         *semSetNode
-	cred        *sysv.Cred
-	nonblocking bool
-	read        func(h *semHandle) ([]byte, error)
-	parse       func(text string) (semCommand, syscall.Errno)
-	mu          sync.Mutex
-	snapshot    []byte // the value being read, nil: take a fresh one
-	base        int64  // the file offset at which snapshot starts
+	set      *semSetNode
+	cred     *sysv.Cred
+	read     func(h *semHandle) ([]byte, error)
+	parse    func(text string) (semCommand, syscall.Errno)
+	mu       sync.Mutex
+	snapshot []byte // the value being read, nil: take a fresh one
+	base     int64  // the file offset at which snapshot starts
 	slotHandle
 }
 
@@ -126,7 +125,7 @@ func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, erro
 		return nil, 0, syscall.EROFS
 	}
 	id := f.StableAttr()
-	h := &semHandle{set: set, slotHandle: slotHandle{set.files.opened(id.Ino, id.Gen)}, nonblocking: flags&syscall.O_NONBLOCK != 0, read: read, parse: parse}
+	h := &semHandle{set: set, slotHandle: slotHandle{set.files.opened(id.Ino, id.Gen)}, read: read, parse: parse}
 	// Direct I/O: every read asks for the value now, and no page of the
 	// file is ever cached, so a write that waits holds no page lock that
 	// another open would wait for. No flush: a write has done all its
@@ -184,7 +183,7 @@ func (h *semHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if errno != 0 {
 		return 0, errno
 	}
-	c.applyFlags(flagSet(ctx, syscall.O_NONBLOCK, h.nonblocking))
+	c.applyFlags(flagSet(ctx, syscall.O_NONBLOCK))
 	h.restart()
 	h.set.settle()
 	cred := callerCred(ctx)

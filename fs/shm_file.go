@@ -165,7 +165,7 @@ func (n *segmentNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 		zeroFrom(mem, 0)
 		n.window.forget()
 	}
-	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable, appending: flags&syscall.O_APPEND != 0}
+	h := &segmentHandle{node: n, mem: mem, file: file, writable: writable}
 	n.handles.Add(1)
 	// Direct I/O: no page cache, every read and write reaches the segment.
 	mode := uint32(fuse.FOPEN_DIRECT_IO)
@@ -202,11 +202,6 @@ type segmentHandle struct {
 	mem      []byte
 	file     *os.File // nil: copy through mem instead
 	writable bool
-	// appending (O_APPEND): every write starts at the end, so fails. The
-	// kernel would start it at the size it last saw, which an O_TRUNC
-	// open makes 0 until it asks again: `echo x > f; echo y >> f` would
-	// write y at offset 2.
-	appending bool
 }
 
 var (
@@ -296,7 +291,11 @@ func (h *segmentHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // grow (its file could: every write is cut at the segment's size).
 func (h *segmentHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	size := int64(len(h.mem))
-	if off >= size || flagSet(ctx, syscall.O_APPEND, h.appending) {
+	// With O_APPEND every write starts at the end, so fails. The kernel
+	// would start it at the size it last saw, which an O_TRUNC open makes
+	// 0 until it asks again: `echo x > f; echo y >> f` would write y at
+	// offset 2.
+	if off >= size || flagSet(ctx, syscall.O_APPEND) {
 		return 0, syscall.ENOSPC
 	}
 	data = data[:min(int64(len(data)), size-off)]
