@@ -191,7 +191,7 @@ func (p *peekFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 	}
 	setPermAttr(&out.Attr, fuse.S_IFREG, &q.Perm)
 	out.Mode &^= 0222
-	out.Size = viewSizeOf(fh)
+	out.Size = viewSizeOf(ctx, fh)
 	setTimes(&out.Attr, q.Rtime, q.Stime, q.Ctime)
 	out.SetTimeout(objectAttrTimeout)
 	return 0

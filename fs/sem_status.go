@@ -31,7 +31,7 @@ func (f *semStatusFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse
 		return errno
 	}
 	out.Mode &^= 0222
-	out.Size = viewSizeOf(fh)
+	out.Size = viewSizeOf(ctx, fh)
 	return 0
 }
 

@@ -31,7 +31,7 @@ var (
 
 func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	fixedAttr(out, fuse.S_IFREG|0444, 1)
-	out.Size = viewSizeOf(fh)
+	out.Size = viewSizeOf(ctx, fh)
 	out.SetTimeout(objectAttrTimeout) // so that a seek to the end asks (viewSizeOf)
 	return 0
 }
@@ -45,12 +45,12 @@ func (t *textFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 // trust a size (tail -c) do not trust one of a block (st_blksize).
 const viewSize = 4096
 
-// viewSizeOf is the size of a view as seen through fh: the length of its
-// open's text, which the kernel asks for at a seek to the end (tail -n
-// reads back from there), or viewSize without one (a stat of the path,
-// unless go-fuse lends it an open of the file).
-func viewSizeOf(fh fs.FileHandle) uint64 {
-	if h, ok := fh.(*textHandle); ok {
+// viewSizeOf is the size of a view as a getattr sees it: the length of
+// its open's text where the kernel names the open, as at a seek to the
+// end (tail -n reads back from there), and viewSize for a stat or fstat,
+// whatever open go-fuse lends (see handleGiven).
+func viewSizeOf(ctx context.Context, fh fs.FileHandle) uint64 {
+	if h, ok := fh.(*textHandle); ok && ownHandle(ctx) {
 		return uint64(len(h.text))
 	}
 	return viewSize

@@ -1848,7 +1848,7 @@ func TestViewTail(t *testing.T) {
 		if len(text) <= 4096 {
 			t.Fatalf("%s: %d bytes; the test wants more than 4096", view, len(text))
 		}
-		if st := statOf(t, view); st.Size != 4096 {
+		if st := statOf(t, view); st.Size != viewSizeWant {
 			t.Errorf("stat %s: size %d, want 4096", view, st.Size)
 		}
 		lines := strings.SplitAfter(text, "\n")
@@ -1866,3 +1866,44 @@ func TestViewTail(t *testing.T) {
 		}
 	}
 }
+
+// TestViewStatWhileOpen: a stat or fstat of a view shows 4096 even while
+// some open of it, with a longer text, is held (go-fuse lends a stat the
+// first open it finds, and the kernel sends a close only after close(2)
+// returns); only a seek to the end sees the open's own length.
+func TestViewStatWhileOpen(t *testing.T) {
+	m := mount(t)
+	var script strings.Builder
+	for i := 0; i < 30; i++ {
+		k := newKey()
+		removeShmLater(t, k)
+		fmt.Fprintf(&script, "echo %s 4096 > %s\n", keyName(k), m.Path("shm", "create"))
+	}
+	mustSh(t, script.String())
+	view := m.Path("shm", "status")
+	held, err := os.Open(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	text, err := io.ReadAll(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(text) <= viewSizeWant {
+		t.Fatalf("%s: %d bytes; the test wants more than %d", view, len(text), viewSizeWant)
+	}
+	if st := statOf(t, view); st.Size != viewSizeWant {
+		t.Errorf("stat with an open held: size %d, want %d", st.Size, viewSizeWant)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(held.Fd()), &st); err != nil || st.Size != viewSizeWant {
+		t.Errorf("fstat of the open: size %d (%v), want %d", st.Size, err, viewSizeWant)
+	}
+	if end, err := held.Seek(0, io.SeekEnd); err != nil || end != int64(len(text)) {
+		t.Errorf("seek to the end: %d (%v), want the open's length %d", end, err, len(text))
+	}
+}
+
+// viewSizeWant is the size a view shows to stat (as sysfs files do).
+const viewSizeWant = 4096
