@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -63,12 +64,16 @@ func (c *controlFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 
 type controlHandle struct {
 	file *controlFile
-	// answer is the reply to the last command, which reads return from
-	// answerAt, the offset just past that command, onwards: so
-	// `exec 3<>create; echo ... >&3; read name <&3` works.
+	mu   sync.Mutex // two threads may share the open
+	// answer is the reply to the last command. The first read after the
+	// command shows it from its start, whatever the offset, and fixes
+	// answerAt there; later reads go on from answerAt, as in a file, so a
+	// reader that takes it in pieces, or seeks back (bash's read), sees
+	// each byte once.
 	answer   string
 	answerAt int64
-	answered bool
+	answered bool // a command has answered
+	started  bool // a read has fixed answerAt
 }
 
 var (
@@ -77,8 +82,13 @@ var (
 )
 
 func (h *controlHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	text, base := h.file.usage, int64(0)
 	if h.answered {
+		if !h.started {
+			h.answerAt, h.started = off, true
+		}
 		text, base = h.answer, h.answerAt
 	}
 	b := sliceFrom(text, off-max(0, min(base, off)))
@@ -97,7 +107,9 @@ func (h *controlHandle) Write(ctx context.Context, data []byte, off int64) (uint
 	if err != nil {
 		return 0, toErrno(err)
 	}
-	h.answer, h.answerAt, h.answered = answer, off+int64(len(data)), true
+	h.mu.Lock()
+	h.answer, h.answered, h.started = answer, true, false
+	h.mu.Unlock()
 	return uint32(len(data)), 0
 }
 
