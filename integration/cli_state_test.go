@@ -120,6 +120,8 @@ func TestCLIStateDirOfUser(t *testing.T) {
 		<-done
 	} else if b := logOf(); !strings.Contains(b, "/dev/fuse") {
 		t.Errorf("the user's daemon exited for another reason than /dev/fuse:\n%s", b)
+	} else if !strings.Contains(b, "fusermount failed (exit status 1; its reason is above)") {
+		t.Errorf("the user's daemon does not say that fusermount3 failed, or not in words:\n%s", b)
 	} else {
 		t.Logf("the user's daemon could not mount: %s", b)
 	}

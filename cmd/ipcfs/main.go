@@ -215,10 +215,22 @@ func detached(id uint64) bool {
 func mount(mountpoint string, root *ipcfs.Root, opts *fs.Options) (*fuse.Server, error) {
 	server, err := fuse.NewServer(ipcfs.NewRawFS(root, opts), mountpoint, &opts.MountOptions)
 	if err != nil {
-		return nil, err
+		return nil, fusermountFailed(err)
 	}
 	go server.Serve()
 	return server, nil
+}
+
+// fusermountFailed rewords go-fuse's "fusermount exited with code 256"
+// (a raw wait status, with a newline): fusermount3 has printed its
+// reason on stderr already, just above. (go-fuse runs fusermount3, or
+// fusermount where only that is installed.)
+func fusermountFailed(err error) error {
+	var code int
+	if _, scanErr := fmt.Sscanf(err.Error(), "fusermount exited with code %d", &code); scanErr != nil {
+		return err
+	}
+	return fmt.Errorf("fusermount failed (exit status %d; its reason is above)", syscall.WaitStatus(code).ExitStatus())
 }
 
 func mountOptions(c *config) *fs.Options {
