@@ -1829,13 +1829,7 @@ func TestViewsAttachedSeenByCaller(t *testing.T) {
 // and a queue's peek, each made longer than 4096 bytes.
 func TestViewTail(t *testing.T) {
 	m := mount(t)
-	var script strings.Builder
-	for i := 0; i < 30; i++ {
-		k := newKey()
-		removeShmLater(t, k)
-		fmt.Fprintf(&script, "echo %s 4096 > %s\n", keyName(k), m.Path("shm", "create"))
-	}
-	mustSh(t, script.String())
+	viewLongShmStatus(t, m)
 	semKey := newKey()
 	semNew(t, semKey, 200, 0600)
 	msgKey := newKey()
@@ -1873,13 +1867,7 @@ func TestViewTail(t *testing.T) {
 // returns); only a seek to the end sees the open's own length.
 func TestViewStatWhileOpen(t *testing.T) {
 	m := mount(t)
-	var script strings.Builder
-	for i := 0; i < 30; i++ {
-		k := newKey()
-		removeShmLater(t, k)
-		fmt.Fprintf(&script, "echo %s 4096 > %s\n", keyName(k), m.Path("shm", "create"))
-	}
-	mustSh(t, script.String())
+	viewLongShmStatus(t, m)
 	view := m.Path("shm", "status")
 	held, err := os.Open(view)
 	if err != nil {
@@ -1907,3 +1895,16 @@ func TestViewStatWhileOpen(t *testing.T) {
 
 // viewSizeWant is the size a view shows to stat (as sysfs files do).
 const viewSizeWant = 4096
+
+// viewLongShmStatus makes 30 segments, so that shm/status runs past 4096
+// bytes.
+func viewLongShmStatus(t *testing.T, m *Mount) {
+	t.Helper()
+	var script strings.Builder
+	for i := 0; i < 30; i++ {
+		k := newKey()
+		removeShmLater(t, k)
+		fmt.Fprintf(&script, "echo %s 4096 > %s\n", keyName(k), m.Path("shm", "create"))
+	}
+	mustSh(t, script.String())
+}
