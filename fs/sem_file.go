@@ -118,9 +118,15 @@ type semHandle struct {
 
 func openSemHandle(f *setFile, flags uint32, read func(*semHandle) ([]byte, error), parse func(string) (semCommand, syscall.Errno)) (fs.FileHandle, uint32, syscall.Errno) {
 	set := f.set
-	if _, errno := set.stat(); errno != 0 {
+	s, errno := set.stat()
+	if errno != 0 {
 		return nil, 0, errno
 	}
+	// Kept, so that an fstat after the set's removal answers as for a
+	// file unlinked while open, even with no stat before (see keptAttr).
+	var attr fuse.AttrOut
+	fileAttrOf(&attr.Attr, &s)
+	f.kept.answer(nil, &attr, 0)
 	if set.kind.readOnly && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}

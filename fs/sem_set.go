@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -21,17 +22,18 @@ type semSetNode struct {
 	id    int
 	key   sysv.Key
 	kind  semKind
-	files openSlots // which inode a lookup of a semaphore or semop file gets
+	files openSlots                   // which inode a lookup of a semaphore or semop file gets
+	seen  atomic.Pointer[sysv.SemSet] // the set as last read (see present)
 }
 
 var (
 	_ fs.NodeGetattrer = (*semSetNode)(nil)
 	_ fs.NodeSetattrer = (*semSetNode)(nil)
 	_ fs.NodeLookuper  = (*semSetNode)(nil)
-	_ fs.NodeReaddirer = (*semSetNode)(nil)
 	_ fs.NodeUnlinker  = (*semSetNode)(nil)
 	_ fs.NodeAccesser  = (*semSetNode)(nil)
 	_ fs.NodeOpendirer = (*semSetNode)(nil)
+	_ fs.NodeReaddirer = (*semSetNode)(nil)
 )
 
 // Unlink is refused: a set's files are its semaphores, which come and go
@@ -52,7 +54,28 @@ func (n *semSetNode) settle() { n.kind.undo.Settle(n.id) }
 // another, so the kernel looks the path up afresh (see objectErrno).
 func (n *semSetNode) stat() (sysv.SemSet, syscall.Errno) {
 	s, err := sysv.SemStat(n.id)
-	return s, objectErrno(err, s.Perm.Key, n.key, semKind{}.idOf)
+	errno := objectErrno(err, s.Perm.Key, n.key, semKind{}.idOf)
+	if errno == 0 {
+		n.seen.Store(&s)
+	}
+	return s, errno
+}
+
+// present is the set for a lookup of one of its files: the set as last
+// read, once it is known to be there still (ESTALE or ENOENT as stat).
+// The kernel's IPC_STAT walks every semaphore of a set (for its otime),
+// and a listing looks up each file, so a stat per lookup made `ls` of a
+// set of 32000 cost 32000 squared steps; the check costs the same for
+// any set. What a lookup answers needs no more: the number of
+// semaphores never changes, and the attributes it answers with are not
+// kept by the kernel (objectAttrTimeout), which asks again at a stat.
+func (n *semSetNode) present() (*sysv.SemSet, syscall.Errno) {
+	s := n.seen.Load()
+	if s == nil {
+		st, errno := n.stat()
+		return &st, errno
+	}
+	return s, objectErrno(sysv.SemPresent(n.id), n.key, n.key, semKind{}.idOf)
 }
 
 func (n *semSetNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -134,7 +157,7 @@ func semNumber(name string) (uint64, bool) {
 }
 
 func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	s, errno := n.stat()
+	s, errno := n.present()
 	if errno != 0 {
 		return nil, errno
 	}
@@ -152,15 +175,18 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 		ops, ino = func() fs.InodeEmbedder { return newSemFile(n, int(num)) }, inoSemBase|uint64(n.id)<<16|num
 	}
+	fileAttrOf(&out.Attr, s)
+	out.SetAttrTimeout(objectAttrTimeout)
 	if name == "status" {
-		child := childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0}, ops)
-		return entry(ctx, child, out, fixedTimeout, objectAttrTimeout), 0
+		statusAttr(&out.Attr, viewSize)
+		out.SetEntryTimeout(fixedTimeout)
+		return childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: 0}, ops), 0
 	}
 	// Files that take writes get an inode no other open is using, and
 	// are never cached, so a semop that waits holds no lock another open
 	// needs (see freshGen and openSlots).
-	child := childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)}, ops)
-	return entry(ctx, child, out, 0, objectAttrTimeout), 0
+	out.SetEntryTimeout(0)
+	return childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)}, ops), 0
 }
 
 func (n *semSetNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -185,10 +211,15 @@ func (n *semSetNode) fileAttr(out *fuse.AttrOut) syscall.Errno {
 	if errno != 0 {
 		return errno
 	}
-	setPermAttr(&out.Attr, fuse.S_IFREG, &s.Perm)
-	setTimes(&out.Attr, s.Otime, s.Otime, s.Ctime)
+	fileAttrOf(&out.Attr, &s)
 	out.SetTimeout(objectAttrTimeout)
 	return 0
+}
+
+// fileAttrOf fills a's mode, owner and times from set s.
+func fileAttrOf(a *fuse.Attr, s *sysv.SemSet) {
+	setPermAttr(a, fuse.S_IFREG, &s.Perm)
+	setTimes(a, s.Otime, s.Otime, s.Ctime)
 }
 
 // status is one row per semaphore: value, waiters for an increase

@@ -30,9 +30,15 @@ func (f *semStatusFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse
 	if errno := f.set.fileAttr(out); errno != 0 {
 		return errno
 	}
-	out.Mode &^= 0222
-	out.Size = viewSizeOf(ctx, fh)
+	statusAttr(&out.Attr, viewSizeOf(ctx, fh))
 	return 0
+}
+
+// statusAttr turns the attributes of a file of the set into those of its
+// status view, of the size given: a table, which no one writes.
+func statusAttr(a *fuse.Attr, size uint64) {
+	a.Mode &^= 0222
+	a.Size = size
 }
 
 // Setattr: a view's attributes are not the set's to change (EPERM).

@@ -56,11 +56,15 @@ func TestFstatAfterRemoval(t *testing.T) {
 		}
 	}
 	// An open never fstat'ed before the removal answers the same.
-	fresh, err := syscall.Open(files[0].path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
+	fresh := make([]int, len(files))
+	for i, f := range files {
+		fd, err := syscall.Open(f.path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(fd)
+		fresh[i] = fd
 	}
-	defer syscall.Close(fresh)
 	check := func(when string) {
 		t.Helper()
 		for i, f := range files {
@@ -83,9 +87,11 @@ func TestFstatAfterRemoval(t *testing.T) {
 		}
 	}
 	check("after the removal")
-	var freshSt syscall.Stat_t
-	if err := syscall.Fstat(fresh, &freshSt); err != nil || freshSt.Nlink != 0 || freshSt.Ino != before[0].Ino {
-		t.Errorf("fstat of a queue's open not fstat'ed before its removal: nlink %d ino %d, %v; want nlink 0, ino %d", freshSt.Nlink, freshSt.Ino, err, before[0].Ino)
+	for i, f := range files {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fresh[i], &st); err != nil || st.Nlink != 0 || st.Ino != before[i].Ino {
+			t.Errorf("fstat of an open of %s not fstat'ed before the removal: nlink %d ino %d, %v; want nlink 0, ino %d", filepath.Base(f.path), st.Nlink, st.Ino, err, before[i].Ino)
+		}
 	}
 	for _, f := range files {
 		if f.remake != nil {

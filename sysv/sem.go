@@ -121,6 +121,19 @@ func SemRemove(id int) error {
 	return err
 }
 
+// SemPresent reports whether set id is still there: nil, or the error of
+// a set that is not (EINVAL, EIDRM). Unlike SemStat, whose IPC_STAT
+// walks every semaphore of the set for its otime, it costs the same for
+// any set: a GETVAL of semaphore 0, which every set has, where EACCES
+// (the caller may not read it) still says the set is there.
+func SemPresent(id int) error {
+	_, err := SemGetVal(id, 0)
+	if err == unix.EACCES {
+		return nil
+	}
+	return err
+}
+
 // SemGetVal is semctl(GETVAL).
 func SemGetVal(id, num int) (int, error) { return semctl(id, num, getVal, 0) }
 

@@ -411,3 +411,25 @@ func TestSemopAllocs(t *testing.T) {
 		t.Errorf("fast-path Semop allocates %v times", n)
 	}
 }
+
+// TestSemPresent: a set is present to any caller, one who may not read it
+// too (as IPC_STAT's SEM_STAT_ANY fallback sees it), and not once removed.
+func TestSemPresent(t *testing.T) {
+	id := newSemSet(t, 3, 0600)
+	if err := SemPresent(id); err != nil {
+		t.Errorf("SemPresent of a set: %v", err)
+	}
+	other := &Cred{Uid: 4321, Gid: 4321}
+	if err := other.Do(func() error { _, err := SemGetVal(id, 0); return err }); err != unix.EACCES {
+		t.Fatalf("GETVAL by uid 4321 of a set of mode 0600: %v, want EACCES (the test needs a caller who may not read)", err)
+	}
+	if err := other.Do(func() error { return SemPresent(id) }); err != nil {
+		t.Errorf("SemPresent by a caller who may not read the set: %v, want nil", err)
+	}
+	if err := SemRemove(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := SemPresent(id); err != unix.EINVAL && err != unix.EIDRM {
+		t.Errorf("SemPresent of a removed set: %v, want EINVAL or EIDRM", err)
+	}
+}
