@@ -334,6 +334,9 @@ func (h *kindDirHandle) Lookup(ctx context.Context, name string, out *fuse.Entry
 	if o == nil {
 		return h.dir.Lookup(ctx, name, out)
 	}
+	if h.dir.perOpen() {
+		return nameOnly()
+	}
 	h.mu.Lock()
 	h.listed = append(h.listed, name)
 	h.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
 )
 
 // openSlots decides which inode a lookup of a file that takes waiting
@@ -86,3 +88,12 @@ func (h slotHandle) Release(ctx context.Context) syscall.Errno {
 	h.release()
 	return 0
 }
+
+// nameOnly is a listing's lookup (READDIRPLUS) of a file whose inode is
+// one per open: no inode, and go-fuse then sends the name alone (node id
+// 0), which the kernel lists without making an entry for it. An inode
+// handed out with the listing would be dropped at the next use of the
+// name, which then costs two lookups (the kernel's check of its entry
+// finds another inode, and it looks again), and a listing of thousands
+// would make thousands of inodes for nothing.
+func nameOnly() (*fs.Inode, syscall.Errno) { return nil, syscall.ENOENT }

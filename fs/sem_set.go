@@ -27,13 +27,12 @@ type semSetNode struct {
 }
 
 var (
-	_ fs.NodeGetattrer = (*semSetNode)(nil)
-	_ fs.NodeSetattrer = (*semSetNode)(nil)
-	_ fs.NodeLookuper  = (*semSetNode)(nil)
-	_ fs.NodeUnlinker  = (*semSetNode)(nil)
-	_ fs.NodeAccesser  = (*semSetNode)(nil)
-	_ fs.NodeOpendirer = (*semSetNode)(nil)
-	_ fs.NodeReaddirer = (*semSetNode)(nil)
+	_ fs.NodeGetattrer      = (*semSetNode)(nil)
+	_ fs.NodeSetattrer      = (*semSetNode)(nil)
+	_ fs.NodeLookuper       = (*semSetNode)(nil)
+	_ fs.NodeUnlinker       = (*semSetNode)(nil)
+	_ fs.NodeAccesser       = (*semSetNode)(nil)
+	_ fs.NodeOpendirHandler = (*semSetNode)(nil)
 )
 
 // Unlink is refused: a set's files are its semaphores, which come and go
@@ -123,14 +122,6 @@ func semSetPerm(ctx context.Context, set *semSetNode, in *fuse.SetAttrIn) syscal
 	})
 }
 
-// Opendir answers ESTALE for a set gone or replaced under its key, as
-// every use of the set does, so that the kernel looks the path up
-// again rather than open a folder that fails each later call.
-func (n *semSetNode) Opendir(ctx context.Context) syscall.Errno {
-	_, errno := n.stat()
-	return errno
-}
-
 // Create refuses a new file: a set's files are its semaphores (EPERM, as
 // in a kind's folder; EROFS on a read-only mount), and a semaphore number
 // past the set is EFBIG, as semop gives for it (`echo 1 > sem/K/5` on a
@@ -187,21 +178,6 @@ func (n *semSetNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	// needs (see freshGen and openSlots).
 	out.SetEntryTimeout(0)
 	return childNode(ctx, &n.Inode, name, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: n.files.lookup(ino)}, ops), 0
-}
-
-func (n *semSetNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	s, errno := n.stat()
-	if errno != 0 {
-		return nil, errno
-	}
-	entries := make([]fuse.DirEntry, 0, s.Nsems+2)
-	for i := 0; i < s.Nsems; i++ {
-		entries = append(entries, fuse.DirEntry{Name: strconv.Itoa(i), Mode: fuse.S_IFREG, Ino: inoSemBase | uint64(n.id)<<16 | uint64(i)})
-	}
-	entries = append(entries,
-		fuse.DirEntry{Name: "semop", Mode: fuse.S_IFREG, Ino: inoSemOpBase | uint64(n.id)<<16},
-		fuse.DirEntry{Name: "status", Mode: fuse.S_IFREG, Ino: inoSemStatBase | uint64(n.id)<<16})
-	return fs.NewListDirStream(entries), 0
 }
 
 // fileAttr is the attributes of a file in the set: the set's owner and

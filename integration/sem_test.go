@@ -613,9 +613,22 @@ func TestSemListing(t *testing.T) {
 			t.Errorf("ls %s: %q, want %q", name, got, want)
 		}
 		semCheckStat(t, dir, c.id)
-		// ls -l reads every entry with its attributes.
-		if out := mustSh(t, "ls -l "+dir); strings.Count(out, "\n") != c.n+3 {
+		// ls -l reads every entry with its attributes: the set's mode for
+		// each file, without w for status.
+		out := mustSh(t, "ls -l "+dir)
+		if strings.Count(out, "\n") != c.n+3 {
 			t.Errorf("ls -l %s: %d lines for %d semaphores:\n%s", name, strings.Count(out, "\n"), c.n, out)
+		}
+		fileMode := os.FileMode(statOf(t, dir+"/0").Mode & 0777)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(line)
+			want := fileMode
+			if f[len(f)-1] == "status" {
+				want &^= 0222
+			}
+			if f[0] != want.String() {
+				t.Errorf("ls -l %s: %q, want mode %s", name, line, want)
+			}
 		}
 		// Past the end, and names that are not plain numbers.
 		for _, bad := range []string{strconv.Itoa(c.n), strconv.Itoa(c.n + 1), "00", "+0", "-0", "0x0", " 0", "65536", "semop2", "x"} {
@@ -2116,5 +2129,37 @@ func TestCommandScatteredWrite(t *testing.T) {
 	}
 	if _, err := msgIDOf(k1); err != nil {
 		t.Errorf("msg/create: the cut writev's first piece did not make %#x: %v", k1, err)
+	}
+}
+
+// TestWaitersAfterListing: a listing hands out no inode of a file that
+// takes waiting writes or reads, so two callers that wait on the same
+// file just after `ls -l` each have their own (and its lock), for a
+// semaphore as for a queue. (An inode handed out with the listing and
+// kept would be shared, and the second caller would wait for the first
+// one's lock, unseen by the kernel's semncnt or the daemon.)
+func TestWaitersAfterListing(t *testing.T) {
+	m := mount(t)
+	k, qk := newKey(), newKey()
+	id := semNew(t, k, 1, 0600)
+	qid := msgNewQueue(t, qk, 0600)
+	mustSh(t, "ls -l "+m.Path("sem", keyName(k))+" "+m.Path("msg")+" > /dev/null")
+
+	w := semTool(t, "waiters", "2", m.Path("sem", keyName(k), "0"), "-1")
+	if l := w.line(t); l != "forked 2" {
+		t.Fatalf("semtool waiters: %q", l)
+	}
+	readers := semBash(t, "q="+m.Path("msg", keyName(qk))+"; cat $q & cat $q & wait")
+	semPollFor(t, 20*time.Second, "both semaphore writers wait in semop", func() bool { return semNcnt(t, id, 0) == 2 })
+	msgWaitDaemonWaiters(t, m, qid, 2, 0)
+
+	semMustOp(t, id, semBuf{0, 2, 0})
+	if l := w.line(t); l != "ok 2 failed 0" {
+		t.Errorf("semaphore writers: %q", l)
+	}
+	msgSend(t, qid, 1, []byte("one\n"))
+	msgSend(t, qid, 1, []byte("two\n"))
+	if l1, l2 := readers.line(t), readers.line(t); l1+l2 != "onetwo" && l1+l2 != "twoone" {
+		t.Errorf("queue readers: %q %q", l1, l2)
 	}
 }
