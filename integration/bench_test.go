@@ -304,6 +304,43 @@ func BenchmarkListMany(b *testing.B) {
 	b.Logf("daemon RSS with 4000 segments listed: %.1f MiB", float64(daemonRSS(b, m))/(1<<20))
 }
 
+// BenchmarkListBigSet: `ls -l` of a set of 32000 semaphores against
+// `ipcs -s -i` of it, which prints a line per semaphore too; and the cost
+// of one stat of a semaphore file in that set against one in a set of 10
+// (the kernel's IPC_STAT of a set walks every semaphore for its otime).
+func BenchmarkListBigSet(b *testing.B) {
+	m := mount(b)
+	small, big := newKey(), newKey()
+	semNew(b, small, 10, 0600)
+	id := semNew(b, big, 32000, 0600)
+	run := func(name string, args ...string) float64 {
+		start := time.Now()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v: %s", name, err, out)
+		}
+		return time.Since(start).Seconds()
+	}
+	statCost := func(key uint32) func() float64 {
+		path := m.Path("sem", keyName(key), "7")
+		return func() float64 {
+			start := time.Now()
+			var st unix.Stat_t
+			for j := 0; j < 2000; j++ {
+				if err := unix.Stat(path, &st); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return time.Since(start).Seconds()
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		ratio(b, "ls-l-32000/ipcs-s-i", func() float64 { return run("ls", "-l", m.Path("sem", keyName(big))) },
+			func() float64 { return run("ipcs", "-s", "-i", strconv.Itoa(id)) })
+		ratio(b, "stat-in-32000/stat-in-10", statCost(big), statCost(small))
+	}
+	b.ReportMetric(float64(daemonRSS(b, m))/(1<<20), "daemon-RSS-MiB")
+}
+
 // daemonRSS is the daemon's resident memory in bytes.
 func daemonRSS(b *testing.B, m *Mount) int {
 	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
