@@ -46,6 +46,8 @@ func (n *queueNode) OnForget() {
 }
 
 func (n *queueNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	id := n.StableAttr()
+	n.files.statted(id.Ino, id.Gen)
 	return n.kept.answer(fh, out, n.attr(out))
 }
 
@@ -100,8 +102,9 @@ func (n *queueNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	}
 	// Kept, so that an fstat after the queue's removal answers as for an
 	// unlinked file, though none came before (see keptAttr).
+	// (Not through Getattr, which frees the lookup's claim: see statted.)
 	var attr fuse.AttrOut
-	if errno := n.Getattr(ctx, nil, &attr); errno != 0 {
+	if errno := n.kept.answer(nil, &attr, n.attr(&attr)); errno != 0 {
 		return nil, 0, errno
 	}
 	id := n.StableAttr()

@@ -70,6 +70,21 @@ func (s *openSlots) opened(ino, gen uint64) func() {
 	}
 }
 
+// statted frees inode (ino, gen) of its lookup's claim when the kernel
+// asks for its attributes while nothing has it open: that walk was a
+// stat, as an open's walk asks for none between its lookup and its open.
+// The next walk's lookup may then hand the same inode out again, and the
+// kernel keeps its entry, where a new inode made it drop the entry and
+// look the name up a second time (a stat: two lookups and a getattr,
+// now one and one).
+func (s *openSlots) statted(ino, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl := s.slots[ino]; sl != nil && sl.gen == gen && sl.opens == 0 {
+		sl.claimed = false
+	}
+}
+
 // forgotten drops the slot of inode (ino, gen) once the kernel has
 // forgotten it, so slots last only as long as the kernel's inodes.
 func (s *openSlots) forgotten(ino, gen uint64) {

@@ -32,6 +32,8 @@ func (f *setFile) OnForget() {
 }
 
 func (f *setFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	id := f.StableAttr()
+	f.set.files.statted(id.Ino, id.Gen)
 	return f.kept.answer(fh, out, f.set.fileAttr(out))
 }
 

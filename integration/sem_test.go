@@ -2144,6 +2144,10 @@ func TestWaitersAfterListing(t *testing.T) {
 	id := semNew(t, k, 1, 0600)
 	qid := msgNewQueue(t, qk, 0600)
 	mustSh(t, "ls -l "+m.Path("sem", keyName(k))+" "+m.Path("msg")+" > /dev/null")
+	// And stats, after which the inode a stat got is free again (see
+	// openSlots.statted).
+	statOf(t, m.Path("sem", keyName(k), "0"))
+	statOf(t, m.Path("msg", keyName(qk)))
 
 	w := semTool(t, "waiters", "2", m.Path("sem", keyName(k), "0"), "-1")
 	if l := w.line(t); l != "forked 2" {
