@@ -274,30 +274,13 @@ func BenchmarkListMany(b *testing.B) {
 	for i := 0; i < 10; i++ {
 		newSegment(b, newKey(), 4096, 0600)
 	}
-	one := m.Path("shm", keyName(keyNext))
-	statCost := func() float64 {
-		start := time.Now()
-		var st unix.Stat_t
-		for j := 0; j < 2000; j++ {
-			if err := unix.Stat(one, &st); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return time.Since(start).Seconds()
-	}
+	statCost := statLoop(b, m.Path("shm", keyName(keyNext)))
 	few := statCost()
 	for i := 0; i < 3990; i++ {
 		newSegment(b, newKey(), 4096, 0600)
 	}
-	run := func(name string, args ...string) float64 {
-		start := time.Now()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			b.Fatalf("%s: %v: %s", name, err, out)
-		}
-		return time.Since(start).Seconds()
-	}
 	for i := 0; i < b.N; i++ {
-		ratio(b, "ls-l/ipcs-m", func() float64 { return run("ls", "-l", m.Path("shm")) }, func() float64 { return run("ipcs", "-m") })
+		ratio(b, "ls-l/ipcs-m", func() float64 { return runTimed(b, "ls", "-l", m.Path("shm")) }, func() float64 { return runTimed(b, "ipcs", "-m") })
 		ratio(b, "stat-4000/stat-10", statCost, func() float64 { return few })
 	}
 	b.ReportMetric(float64(daemonRSS(b, m))/(1<<20), "daemon-RSS-MiB")
@@ -313,32 +296,35 @@ func BenchmarkListBigSet(b *testing.B) {
 	small, big := newKey(), newKey()
 	semNew(b, small, 10, 0600)
 	id := semNew(b, big, 32000, 0600)
-	run := func(name string, args ...string) float64 {
+	for i := 0; i < b.N; i++ {
+		ratio(b, "ls-l-32000/ipcs-s-i", func() float64 { return runTimed(b, "ls", "-l", m.Path("sem", keyName(big))) },
+			func() float64 { return runTimed(b, "ipcs", "-s", "-i", strconv.Itoa(id)) })
+		ratio(b, "stat-in-32000/stat-in-10", statLoop(b, m.Path("sem", keyName(big), "7")), statLoop(b, m.Path("sem", keyName(small), "7")))
+	}
+	b.ReportMetric(float64(daemonRSS(b, m))/(1<<20), "daemon-RSS-MiB")
+}
+
+// runTimed runs a program to its end and returns the seconds it took.
+func runTimed(b *testing.B, name string, args ...string) float64 {
+	start := time.Now()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v: %s", name, err, out)
+	}
+	return time.Since(start).Seconds()
+}
+
+// statLoop returns a measurement: the seconds 2000 stats of path take.
+func statLoop(b *testing.B, path string) func() float64 {
+	return func() float64 {
 		start := time.Now()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			b.Fatalf("%s: %v: %s", name, err, out)
+		var st unix.Stat_t
+		for j := 0; j < 2000; j++ {
+			if err := unix.Stat(path, &st); err != nil {
+				b.Fatal(err)
+			}
 		}
 		return time.Since(start).Seconds()
 	}
-	statCost := func(key uint32) func() float64 {
-		path := m.Path("sem", keyName(key), "7")
-		return func() float64 {
-			start := time.Now()
-			var st unix.Stat_t
-			for j := 0; j < 2000; j++ {
-				if err := unix.Stat(path, &st); err != nil {
-					b.Fatal(err)
-				}
-			}
-			return time.Since(start).Seconds()
-		}
-	}
-	for i := 0; i < b.N; i++ {
-		ratio(b, "ls-l-32000/ipcs-s-i", func() float64 { return run("ls", "-l", m.Path("sem", keyName(big))) },
-			func() float64 { return run("ipcs", "-s", "-i", strconv.Itoa(id)) })
-		ratio(b, "stat-in-32000/stat-in-10", statCost(big), statCost(small))
-	}
-	b.ReportMetric(float64(daemonRSS(b, m))/(1<<20), "daemon-RSS-MiB")
 }
 
 // daemonRSS is the daemon's resident memory in bytes.
