@@ -818,9 +818,10 @@ func TestRelBurstMemory(t *testing.T) {
 	if l := readers.line(t); l != "done" {
 		t.Errorf("the readers: %q", l)
 	}
+	ended := time.Now()
 	shmPollUntil(t, "the daemon's VmRSS is under 64 MiB again", func() bool {
 		_, rss = semDaemonFigures(t, pid)
 		return rss < 64<<10
 	})
-	t.Logf("after: VmRSS %d kB", rss)
+	t.Logf("%v after the burst's end: VmRSS %d kB", time.Since(ended).Round(time.Millisecond), rss)
 }
