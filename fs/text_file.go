@@ -48,7 +48,7 @@ const viewSize = 4096
 // viewSizeOf is the size of a view as a getattr sees it: the length of
 // its open's text where the kernel names the open, as at a seek to the
 // end (tail -n reads back from there), and viewSize for a stat or fstat,
-// whatever open go-fuse lends (see handleGiven).
+// whatever open go-fuse lends (see requestNote).
 func viewSizeOf(ctx context.Context, fh fs.FileHandle) uint64 {
 	if h, ok := fh.(*textHandle); ok && ownHandle(ctx) {
 		return uint64(len(h.text))
