@@ -50,9 +50,10 @@ func (c *controlFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 	return 0
 }
 
-// Setattr accepts the truncation of `echo > create` and a touch.
+// Setattr accepts a touch to now and refuses the rest (see fixedSetattr);
+// the truncation of `echo > create` comes with its open.
 func (c *controlFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return fixedSetattr(ctx, c, fh, in, out, true)
+	return fixedSetattr(ctx, c, fh, in, out)
 }
 
 func (c *controlFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

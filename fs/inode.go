@@ -77,19 +77,16 @@ func fixedAttr(out *fuse.AttrOut, mode, nlink uint32) {
 }
 
 // fixedSetattr answers chmod, chown, truncate and touch of such a node n:
-// a touch to now succeeds and changes nothing, as does a truncation to 0
-// where size (the O_TRUNC of `echo > create`); anything else is EPERM, as
-// a change of an object's times is.
-func fixedSetattr(ctx context.Context, n fs.NodeGetattrer, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut, size bool) syscall.Errno {
+// a touch to now succeeds and changes nothing; anything else is EPERM, as
+// a change of an object's times is. (The O_TRUNC of `echo > create`
+// comes with its open, atomic O_TRUNC, not here.)
+func fixedSetattr(ctx context.Context, n fs.NodeGetattrer, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	v := in.Valid
 	if v&fuse.FATTR_ATIME != 0 && v&fuse.FATTR_ATIME_NOW == 0 || v&fuse.FATTR_MTIME != 0 && v&fuse.FATTR_MTIME_NOW == 0 {
 		return syscall.EPERM
 	}
 	allowed := uint32(fuse.FATTR_FH | fuse.FATTR_LOCKOWNER | fuse.FATTR_CTIME |
 		fuse.FATTR_ATIME | fuse.FATTR_ATIME_NOW | fuse.FATTR_MTIME | fuse.FATTR_MTIME_NOW)
-	if size && in.Size == 0 {
-		allowed |= fuse.FATTR_SIZE
-	}
 	if v&^allowed != 0 {
 		return syscall.EPERM
 	}

@@ -58,7 +58,7 @@ func (d *kindDir) attrTimeout() time.Duration {
 }
 
 func (d *kindDir) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return fixedSetattr(ctx, d, fh, in, out, false)
+	return fixedSetattr(ctx, d, fh, in, out)
 }
 
 func (d *kindDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {

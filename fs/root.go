@@ -53,7 +53,7 @@ var (
 )
 
 func (r *Root) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return fixedSetattr(ctx, r, fh, in, out, false)
+	return fixedSetattr(ctx, r, fh, in, out)
 }
 
 // Create, Unlink and Rmdir refuse: the top level is fixed. (A node without them

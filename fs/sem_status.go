@@ -43,7 +43,7 @@ func statusAttr(a *fuse.Attr, size uint64) {
 
 // Setattr: a view's attributes are not the set's to change (EPERM).
 func (f *semStatusFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return fixedSetattr(ctx, f, fh, in, out, false)
+	return fixedSetattr(ctx, f, fh, in, out)
 }
 
 // Access: a table, which no one opens for writing (EACCES, as Open).

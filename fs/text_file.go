@@ -57,7 +57,7 @@ func viewSizeOf(ctx context.Context, fh fs.FileHandle) uint64 {
 }
 
 func (t *textFile) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return fixedSetattr(ctx, t, fh, in, out, false)
+	return fixedSetattr(ctx, t, fh, in, out)
 }
 
 func (t *textFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

@@ -144,9 +144,10 @@ func TestFsyncSucceeds(t *testing.T) {
 }
 
 // TestFixedNodesRefuseChanges: the folders, control files and views have
-// fixed attributes: chmod, chown, a touch to a given time and (but for a
-// control file) a truncation fail with EPERM, as they do on an object,
-// and a touch to now succeeds and changes nothing.
+// fixed attributes: chmod, chown, a touch to a given time and a
+// truncation fail with EPERM, as they do on an object (but an open with
+// O_TRUNC of a control file succeeds: `echo > create`), and a touch to
+// now succeeds and changes nothing.
 func TestFixedNodesRefuseChanges(t *testing.T) {
 	m := mount(t)
 	for _, p := range []string{"", "shm", "sem", "limits", "usage", "shm/create", "msg/remove", "sem/status"} {
@@ -171,13 +172,23 @@ func TestFixedNodesRefuseChanges(t *testing.T) {
 		if err := unix.Setxattr(path, "user.x", []byte("1"), 0); errnoOf(err) != syscall.EOPNOTSUPP {
 			t.Errorf("setxattr user.x on %s: %v, want EOPNOTSUPP", p, err)
 		}
-		if !strings.Contains(p, "/") || strings.HasSuffix(p, "status") {
-			if err := unix.Truncate(path, 0); errnoOf(err) != syscall.EPERM && errnoOf(err) != syscall.EISDIR {
-				t.Errorf("truncate %s: %v, want EPERM (EISDIR for a folder)", p, err)
+		if err := unix.Truncate(path, 0); errnoOf(err) != syscall.EPERM && errnoOf(err) != syscall.EISDIR {
+			t.Errorf("truncate %s: %v, want EPERM (EISDIR for a folder)", p, err)
+		}
+		if strings.HasSuffix(p, "create") || strings.HasSuffix(p, "remove") {
+			// The O_TRUNC of `echo > create` comes with its open, so
+			// no truncation of a control file is one.
+			if err := unix.Truncate(path, 5); errnoOf(err) != syscall.EPERM {
+				t.Errorf("truncate -s 5 %s: %v, want EPERM", p, err)
 			}
-		} else if err := unix.Truncate(path, 5); errnoOf(err) != syscall.EPERM {
-			// A control file takes only the truncation to 0 of `echo >`.
-			t.Errorf("truncate -s 5 %s: %v, want EPERM", p, err)
+			fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC, 0)
+			if err != nil {
+				t.Fatalf("open %s O_TRUNC: %v", p, err)
+			}
+			if err := unix.Ftruncate(fd, 0); errnoOf(err) != syscall.EPERM {
+				t.Errorf("ftruncate of %s: %v, want EPERM", p, err)
+			}
+			unix.Close(fd)
 		}
 		var after unix.Stat_t
 		if err := unix.Stat(path, &after); err != nil || after.Mode != before.Mode || after.Uid != before.Uid || after.Mtim != before.Mtim {
