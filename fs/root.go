@@ -119,13 +119,20 @@ func (r *Root) addKind(ctx context.Context, name string, ino uint64, k kind, ctl
 
 const removeUsage = `Write names to remove those objects (IPC_RMID), as the writer:
 names as listed, keys spelled any way (0x162e), or id-N, separated by white
-space. If any name is unknown, nothing is removed (ENOENT).
+space. If any name is unknown, nothing is removed (ENOENT); if one is no
+name at all, neither (EINVAL).
 Example: echo 0x00001234 id-32769 > remove
 `
 
 // removeAll resolves every name first, so that an unknown one removes
-// nothing, then removes each; the first failure is returned.
+// nothing, then removes each; the first failure is returned. A word that
+// is no name at all is bad input (EINVAL), also removing nothing.
 func (d *kindDir) removeAll(cred *sysv.Cred, names []string) error {
+	for _, name := range names {
+		if !isName(name) {
+			return syscall.EINVAL
+		}
+	}
 	ids := make([]int, 0, len(names))
 	for _, name := range names {
 		o, errno := d.find(name)
@@ -146,4 +153,15 @@ func (d *kindDir) removeAll(cred *sysv.Cred, names []string) error {
 		}
 	}
 	return first
+}
+
+// isName reports whether a word written to remove can name an object:
+// a name as listed (0x..., id-N), or a key spelled as create takes it,
+// but not key 0 (IPC_PRIVATE), which names no one object.
+func isName(word string) bool {
+	if _, errno := parseObjectName(word); errno == 0 {
+		return true
+	}
+	key, err := sysv.ParseKey(word)
+	return err == nil && key != sysv.Private
 }

@@ -300,7 +300,7 @@ func TestShmRemoveControl(t *testing.T) {
 
 	// An unknown name among good ones: ENOENT, and nothing removed.
 	unused := newKey()
-	for _, bad := range []string{keyName(unused), "bogus", "id-2147483646", fmt.Sprintf("id-%d", idA+1<<20)} {
+	for _, bad := range []string{keyName(unused), "id-2147483646", fmt.Sprintf("id-%d", idA+1<<20)} {
 		text := fmt.Sprintf("%s %s id-%d %s\n", keyName(kA), bad, idC, keyName(kD))
 		if e := writeControl(t, remove, text); e != syscall.ENOENT {
 			t.Errorf("remove %q: %v, want ENOENT", text, e)
@@ -313,6 +313,18 @@ func TestShmRemoveControl(t *testing.T) {
 	}
 	if _, _, err := sh(t, "echo "+keyName(unused)+" > "+remove); err == nil {
 		t.Error("echo of an unknown name into remove succeeded")
+	}
+
+	// A word that names nothing, among good ones: EINVAL, as a parser
+	// gives, and nothing removed.
+	for _, bad := range []string{"bogus", "0x", "id-", "id-x", "id-01", "id-2147483648", "private", "0x0", "0", "1x"} {
+		text := fmt.Sprintf("%s %s id-%d\n", keyName(kA), bad, idC)
+		if e := writeControl(t, remove, text); e != syscall.EINVAL {
+			t.Errorf("remove %q: %v, want EINVAL", text, e)
+		}
+		if shmGone(idA) || shmGone(idC) {
+			t.Fatalf("remove %q removed a segment", text)
+		}
 	}
 
 	// Several at once, each spelled its own way, one twice, over lines
