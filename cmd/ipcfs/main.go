@@ -149,9 +149,10 @@ func run(c *config) error {
 			// private /tmp) or a bind mount keeps the connection, and so
 			// the serve loop, alive after the unmount here: the signal
 			// ends the daemon all the same (and the copies with it:
-			// ENOTCONN there). Otherwise the loop ends at once and run
-			// returns first.
-			time.Sleep(2 * time.Second)
+			// ENOTCONN there). Otherwise the unmount has ended the
+			// connection, the loop ends within milliseconds, and run
+			// returns first; either way ends alike.
+			time.Sleep(250 * time.Millisecond)
 		}
 		release()
 		os.Exit(0)
