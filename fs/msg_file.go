@@ -56,7 +56,7 @@ func (n *queueNode) attr(out *fuse.AttrOut) syscall.Errno {
 	if err != nil {
 		return goneErrno(err)
 	}
-	o := queueObject(&q)
+	o := queueObject(&q, messageBlksize())
 	out.Attr = o.attr
 	if n.mtype != 0 {
 		out.Ino = 0 // an alias has its own inode number, which go-fuse fills in
@@ -70,7 +70,7 @@ func (n *queueNode) Access(ctx context.Context, mask uint32) syscall.Errno {
 	if err != nil {
 		return goneErrno(err)
 	}
-	return objectAccess(ctx, q.Perm, queueObject(&q).attr.Mode, mask, n.readOnly)
+	return objectAccess(ctx, q.Perm, queueObject(&q, 0).attr.Mode, mask, n.readOnly)
 }
 
 // Setattr is chmod, chown and touch (IPC_SET as the caller, see

@@ -17,15 +17,36 @@ type msgKind struct {
 	files    *openSlots // which inode a lookup of a queue's file gets
 }
 
-func queueObject(q *sysv.Queue) object {
+// queueObject is queue q as a file, with blksize (messageBlksize) as its
+// st_blksize.
+func queueObject(q *sysv.Queue, blksize uint32) object {
 	o := object{id: q.ID, key: q.Perm.Key}
 	a := &o.attr
 	a.Ino = inoMsgBase | uint64(q.ID)
 	setPermAttr(a, fuse.S_IFREG, &q.Perm)
 	a.Size = q.Cbytes // the bytes queued
-	a.Blksize = 4096
+	a.Blksize = blksize
 	setTimes(a, q.Rtime, q.Stime, q.Ctime)
 	return o
+}
+
+// messageBlksize is the st_blksize of a queue's files: the least power of
+// two that holds the largest message (msgmax), at least 4096 and at most
+// 1 MiB (the most one write request carries). Programs that write through
+// stdio (printf, and a shell's echo in a fresh shell) size their buffer
+// by it, and write each line that fits in one write(2), one message: with
+// 4096, a 5000-byte line went as two messages. Readers through stdio
+// likewise read every message whole, where a smaller buffer gets E2BIG.
+func messageBlksize() uint32 {
+	l, err := sysv.MsgIPCInfo()
+	if err != nil || l.Msgmax <= 4096 {
+		return 4096
+	}
+	b := uint32(4096)
+	for b < uint32(l.Msgmax) && b < 1<<20 {
+		b <<= 1
+	}
+	return b
 }
 
 func (msgKind) list() ([]object, error) {
@@ -33,9 +54,10 @@ func (msgKind) list() ([]object, error) {
 	if err != nil {
 		return nil, err
 	}
+	blksize := messageBlksize()
 	objs := make([]object, len(qs))
 	for i := range qs {
-		objs[i] = queueObject(&qs[i])
+		objs[i] = queueObject(&qs[i], blksize)
 	}
 	return objs, nil
 }
@@ -45,7 +67,7 @@ func (msgKind) stat(id int) (object, error) {
 	if err != nil {
 		return object{}, err
 	}
-	return queueObject(&q), nil
+	return queueObject(&q, messageBlksize()), nil
 }
 
 func (k msgKind) openSlots() *openSlots { return k.files }

@@ -194,3 +194,28 @@ func TestMsgScatteredWrite(t *testing.T) {
 		t.Errorf("the writev with O_APPEND sent %v, want messages of 256 and 44 bytes", got)
 	}
 }
+
+// TestMsgBlksize: a queue file's st_blksize is the least power of two
+// that holds msgmax (at least 4096, at most 1 MiB), so that a program
+// writing through stdio, coreutils' printf here, sends a line of up to
+// msgmax bytes as one message, where with 4096 it went as two.
+func TestMsgBlksize(t *testing.T) {
+	m := mount(t)
+	key := newKey()
+	id := msgNewQueue(t, key, 0600)
+	p := m.Path("msg", keyName(key))
+	for _, c := range []struct{ msgmax, want int }{{8192, 8192}, {1000, 4096}, {4097, 8192}, {20000, 32768}, {4 << 20, 1 << 20}} {
+		setSysctl(t, "msgmax", c.msgmax)
+		if got := statOf(t, p).Blksize; got != int64(c.want) {
+			t.Errorf("st_blksize of a queue with msgmax %d: %d, want %d", c.msgmax, got, c.want)
+		}
+		if got := statOf(t, m.Path("msg", keyName(key)+":3")).Blksize; got != int64(c.want) {
+			t.Errorf("st_blksize of its alias :3 with msgmax %d: %d, want %d", c.msgmax, got, c.want)
+		}
+	}
+	setSysctl(t, "msgmax", 8192)
+	mustSh(t, "/usr/bin/printf '%5000s\\n' x > "+p)
+	if got := msgDrain(t, id); len(got) != 1 || len(got[0].Data) != 5001 {
+		t.Errorf("printf of a 5001-byte line sent %d messages, want one of 5001 bytes: %v", len(got), got)
+	}
+}
