@@ -920,9 +920,11 @@ func TestPermHostileInput(t *testing.T) {
 			try{remove, "own name padded to 64 KiB + 1", pad(targets[kind].name(), 64<<10+1), einval},
 			try{remove, "own name and garbage", append([]byte(targets[kind].name()+" "), garbage(1000)...), []syscall.Errno{syscall.ENOENT, syscall.EINVAL}},
 			try{remove, "4 KiB of garbage", garbage(4096), []syscall.Errno{syscall.ENOENT, syscall.EINVAL}},
-			try{remove, "a 10000-character key", []byte("0x" + strings.Repeat("f", 9998)), []syscall.Errno{syscall.ENOENT}},
-			try{remove, "a 10000-character id", []byte("id-" + strings.Repeat("9", 9997)), []syscall.Errno{syscall.ENOENT}},
-			try{remove, "own name and a 10000-character name", []byte(targets[kind].name() + " " + strings.Repeat("x", 10000)), []syscall.Errno{syscall.ENOENT}},
+			// Past 32 (keys) and 31 bits (ids), or no name at all: bad
+			// input, as to create.
+			try{remove, "a 10000-character key", []byte("0x" + strings.Repeat("f", 9998)), []syscall.Errno{syscall.EINVAL}},
+			try{remove, "a 10000-character id", []byte("id-" + strings.Repeat("9", 9997)), []syscall.Errno{syscall.EINVAL}},
+			try{remove, "own name and a 10000-character name", []byte(targets[kind].name() + " " + strings.Repeat("x", 10000)), []syscall.Errno{syscall.EINVAL}},
 		)
 	}
 	semFile, semop := filepath.Join("sem", sem.name(), "0"), filepath.Join("sem", sem.name(), "semop")
