@@ -80,39 +80,21 @@ func mountReference(b *testing.B, bin string, size int) (string, int) {
 // the ipcfs benchmarks above measure ipcfs: what this machine lets any
 // FUSE file system reach, the figures issue 7 quotes for scale.
 func BenchmarkVsMinFuse(b *testing.B) {
-	m := mount(b)
-	seg, tmpfs, size := benchSegment(b, m)
-	c, cpid := mountMinFuse(b, size)
-	data, shmem, op := filepath.Join(c, "data"), filepath.Join(c, "shmem"), filepath.Join(c, "op")
-	throughput(b, data, size, true) // their memory touched before measuring
-	throughput(b, shmem, size, true)
-	key := newKey()
-	newSemSetForBench(b, key)
-	sem := m.Path("sem", keyName(key), "0")
-	shell := filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-minfuse-sh-%d", os.Getpid()))
-	b.Cleanup(func() { os.Remove(shell) })
+	r := mountVsReference(b, mountMinFuse)
+	shmem := filepath.Join(r.dir, "shmem")
+	throughput(b, shmem, r.size, true)
 	for i := 0; i < b.N; i++ {
-		throughputRatio(b, "read/minfuse", seg, data, size, false)
-		throughputRatio(b, "write/minfuse", seg, data, size, true)
-		throughputRatio(b, "write/minfuse-shmem", seg, shmem, size, true)
-		ratio(b, "semop/minfuse-write",
-			func() float64 { return writeLatency(b, sem) },
-			func() float64 { return writeLatency(b, op) })
-		ratio(b, "shell-loop/minfuse",
-			func() float64 { return shellLoop(b, sem) },
-			func() float64 { return shellLoop(b, op) })
-		throughputRatio(b, "minfuse:read/tmpfs", data, tmpfs, size, false)
-		throughputRatio(b, "minfuse:write/tmpfs", data, tmpfs, size, true)
-		ratio(b, "minfuse:shell-loop/tmpfs",
-			func() float64 { return shellLoop(b, op) },
-			func() float64 { return shellLoop(b, shell) })
-		restore := onCPU0(b, m.cmd.Process.Pid, cpid)
-		ratio(b, "shell-loop-one-cpu/minfuse",
-			func() float64 { return shellLoopOneCPU(b, sem) },
-			func() float64 { return shellLoopOneCPU(b, op) })
-		ratio(b, "minfuse:shell-loop-one-cpu/tmpfs",
-			func() float64 { return shellLoopOneCPU(b, op) },
-			func() float64 { return shellLoopOneCPU(b, shell) })
+		throughputRatio(b, "read/minfuse", r.seg, r.data, r.size, false)
+		throughputRatio(b, "write/minfuse", r.seg, r.data, r.size, true)
+		throughputRatio(b, "write/minfuse-shmem", r.seg, shmem, r.size, true)
+		timeRatio(b, "semop/minfuse-write", writeLatency, r.sem, r.op)
+		timeRatio(b, "shell-loop/minfuse", shellLoop, r.sem, r.op)
+		throughputRatio(b, "minfuse:read/tmpfs", r.data, r.tmpfs, r.size, false)
+		throughputRatio(b, "minfuse:write/tmpfs", r.data, r.tmpfs, r.size, true)
+		timeRatio(b, "minfuse:shell-loop/tmpfs", shellLoop, r.op, r.shell)
+		restore := onCPU0(b, r.m.cmd.Process.Pid, r.pid)
+		timeRatio(b, "shell-loop-one-cpu/minfuse", shellLoopOneCPU, r.sem, r.op)
+		timeRatio(b, "minfuse:shell-loop-one-cpu/tmpfs", shellLoopOneCPU, r.op, r.shell)
 		restore()
 	}
 }
@@ -123,27 +105,38 @@ func BenchmarkVsMinFuse(b *testing.B) {
 // a file system reach on this machine, and what ipcfs costs above it.
 // Measured as BenchmarkVsMinFuse measures the C one.
 func BenchmarkVsMinGoFuse(b *testing.B) {
-	m := mount(b)
-	seg, tmpfs, size := benchSegment(b, m)
-	g, _ := mountMinGoFuse(b, size)
-	data, op := filepath.Join(g, "data"), filepath.Join(g, "op")
-	throughput(b, data, size, true)
+	r := mountVsReference(b, mountMinGoFuse)
+	for i := 0; i < b.N; i++ {
+		throughputRatio(b, "write/mingofuse", r.seg, r.data, r.size, true)
+		throughputRatio(b, "mingofuse:write/tmpfs", r.data, r.tmpfs, r.size, true)
+		timeRatio(b, "semop/mingofuse-write", writeLatency, r.sem, r.op)
+		timeRatio(b, "shell-loop/mingofuse", shellLoop, r.sem, r.op)
+		timeRatio(b, "mingofuse:shell-loop/tmpfs", shellLoop, r.op, r.shell)
+	}
+}
+
+// vsReference is what the benchmarks against a reference file system
+// measure: ipcfs with a 256 MiB segment and a semaphore file; the
+// reference's "data" (of the same size, its memory touched) and "op"
+// files; a tmpfs file of that size, and one for the shell loop.
+type vsReference struct {
+	m                    *Mount
+	seg, tmpfs, sem      string
+	size                 int
+	dir, data, op, shell string
+	pid                  int // the reference's daemon
+}
+
+func mountVsReference(b *testing.B, mountRef func(*testing.B, int) (string, int)) *vsReference {
+	r := &vsReference{m: mount(b)}
+	r.seg, r.tmpfs, r.size = benchSegment(b, r.m)
+	r.dir, r.pid = mountRef(b, r.size)
+	r.data, r.op = filepath.Join(r.dir, "data"), filepath.Join(r.dir, "op")
+	throughput(b, r.data, r.size, true)
 	key := newKey()
 	newSemSetForBench(b, key)
-	sem := m.Path("sem", keyName(key), "0")
-	shell := filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-mingofuse-sh-%d", os.Getpid()))
-	b.Cleanup(func() { os.Remove(shell) })
-	for i := 0; i < b.N; i++ {
-		throughputRatio(b, "write/mingofuse", seg, data, size, true)
-		throughputRatio(b, "mingofuse:write/tmpfs", data, tmpfs, size, true)
-		ratio(b, "semop/mingofuse-write",
-			func() float64 { return writeLatency(b, sem) },
-			func() float64 { return writeLatency(b, op) })
-		ratio(b, "shell-loop/mingofuse",
-			func() float64 { return shellLoop(b, sem) },
-			func() float64 { return shellLoop(b, op) })
-		ratio(b, "mingofuse:shell-loop/tmpfs",
-			func() float64 { return shellLoop(b, op) },
-			func() float64 { return shellLoop(b, shell) })
-	}
+	r.sem = r.m.Path("sem", keyName(key), "0")
+	r.shell = filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-%s-sh-%d", filepath.Base(r.dir), os.Getpid()))
+	b.Cleanup(func() { os.Remove(r.shell) })
+	return r
 }

@@ -46,6 +46,13 @@ func throughputRatio(b *testing.B, name, path, refPath string, size int, write b
 		func() float64 { return throughput(b, refPath, size, write) })
 }
 
+// timeRatio reports, as ratio does, the time measure takes on path
+// against on refPath.
+func timeRatio(b *testing.B, name string, measure func(*testing.B, string) float64, path, refPath string) {
+	b.Helper()
+	ratio(b, name, func() float64 { return measure(b, path) }, func() float64 { return measure(b, refPath) })
+}
+
 func ratioOver(b *testing.B, name string, n int, mine, ref func() float64) {
 	b.Helper()
 	var rs []float64
@@ -270,11 +277,11 @@ func BenchmarkShellSemLoop(b *testing.B) {
 	tmpfs := filepath.Join("/dev/shm", fmt.Sprintf("ipcfs-bench-sh-%d", os.Getpid()))
 	b.Cleanup(func() { os.Remove(tmpfs) })
 	for i := 0; i < b.N; i++ {
-		ratio(b, "shell-loop/tmpfs", func() float64 { return shellLoop(b, sem) }, func() float64 { return shellLoop(b, tmpfs) })
-		ratio(b, "shell-loop-nouser_xattr/tmpfs", func() float64 { return shellLoop(b, semNox) }, func() float64 { return shellLoop(b, tmpfs) })
-		ratio(b, "shell-loop-nouser_xattr/shell-loop", func() float64 { return shellLoop(b, semNox) }, func() float64 { return shellLoop(b, sem) })
+		timeRatio(b, "shell-loop/tmpfs", shellLoop, sem, tmpfs)
+		timeRatio(b, "shell-loop-nouser_xattr/tmpfs", shellLoop, semNox, tmpfs)
+		timeRatio(b, "shell-loop-nouser_xattr/shell-loop", shellLoop, semNox, sem)
 		restore := onCPU0(b, m.cmd.Process.Pid)
-		ratio(b, "shell-loop-one-cpu/tmpfs", func() float64 { return shellLoopOneCPU(b, sem) }, func() float64 { return shellLoopOneCPU(b, tmpfs) })
+		timeRatio(b, "shell-loop-one-cpu/tmpfs", shellLoopOneCPU, sem, tmpfs)
 		restore()
 	}
 }
